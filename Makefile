@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` (the service) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := workflow rules api notifications
+
+.PHONY: run test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Creates and migrates ./sctac.db on first start, then serves API and pages on 127.0.0.1:8000.
+run: $(STAMP)
+	$(BIN)/sctac serve --host 127.0.0.1 --port 8000
+
+# The PostgreSQL half runs when SCTAC_TEST_DATABASE_URL is set (CI sets it); otherwise it is skipped, visibly.
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/lifecycle.py
+	$(BIN)/python bench/rules.py
+
+clean:
+	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache
