@@ -1,0 +1,298 @@
+"""The `sctac` command line. Every domain error becomes one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session
+
+from api.cli_support import cli_session, engine_from_settings, fail, guarded, print_json
+from api.cli_users import user_app
+from workflow import audit, lifecycle, queries, service
+from workflow.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema and reference data.")
+case_app = typer.Typer(no_args_is_help=True, help="Submit, inspect and move cases.")
+audit_app = typer.Typer(no_args_is_help=True, help="Verify the tamper-evident event log.")
+rules_app = typer.Typer(no_args_is_help=True, help="Check, preview and publish rule files.")
+app.add_typer(db_app, name="db")
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(rules_app, name="rules")
+app.add_typer(user_app, name="user")
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade() -> None:
+    """Apply every migration, then add any hubs and units the active rules define."""
+    from workflow.migrate import upgrade
+    from workflow.reference import sync_reference
+
+    engine = engine_from_settings()
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            added = sync_reference(session)
+    finally:
+        engine.dispose()
+    typer.echo(f"database at head; reference data: {added} added")
+
+
+@case_app.command("submit")
+@guarded
+def case_submit(
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="JSON file with the request")] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    summary: Annotated[str | None, typer.Option()] = None,
+    unit: Annotated[str | None, typer.Option(help="requesting unit code, e.g. NE")] = None,
+    target_type: Annotated[str | None, typer.Option()] = None,
+    target_name: Annotated[str | None, typer.Option()] = None,
+    theme: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
+    capability: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
+    marking: Annotated[str | None, typer.Option()] = None,
+    actor: Annotated[str, typer.Option("--as", help="who is acting")] = "cli",
+) -> None:
+    """Submit a request from flags or from a JSON file (flags override the file)."""
+    request: dict[str, Any] = {}
+    if file is not None:
+        try:
+            request = json.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise fail(f"{file}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise fail(f"{file}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+        if not isinstance(request, dict):
+            raise fail(f"{file}: expected a JSON object with the request's fields")
+    flags = {
+        "title": title,
+        "summary": summary,
+        "requesting_unit": unit,
+        "target_type": target_type,
+        "target_name": target_name,
+        "themes": theme or None,
+        "capabilities": capability or None,
+        "protective_marking": marking,
+    }
+    request.update({k: v for k, v in flags.items() if v is not None})
+    with cli_session() as session:
+        done = service.submit_case(session, request=request, actor=actor)
+        case = queries.get_case(session, case_id=done.case_id)
+    typer.echo(f"{done.reference} submitted; routed to {case.hub}")
+
+
+def _case_dict(case: Any) -> dict[str, Any]:
+    return case.model_dump(exclude={"last_event_hash"})
+
+
+@case_app.command("show")
+@guarded
+def case_show(key: Annotated[str, typer.Argument(help="reference (SCT-2026-000123) or id")]) -> None:
+    """Show a case as JSON, with its latest decisions."""
+    with cli_session() as session:
+        case = queries.find_case(session, key=key)
+        out = _case_dict(case)
+        out["assessments"] = [a.model_dump() for a in queries.assessments(session, case_id=case.id or 0)]
+        out["decisions"] = [d.model_dump() for d in queries.decisions(session, case_id=case.id or 0)]
+    print_json(out)
+
+
+@case_app.command("list")
+@guarded
+def case_list(
+    state: Annotated[str | None, typer.Option()] = None,
+    hub: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """List cases, newest first."""
+    if state is not None and state not in {s.value for s in lifecycle.State}:
+        raise fail(f"--state: unknown state {state!r}; one of {', '.join(s.value for s in lifecycle.State)}")
+    with cli_session() as session:
+        for c in queries.list_cases(session, state=state, hub=hub, limit=limit):
+            typer.echo(f"{c.reference}\t{c.state}\t{c.band or '-'}\t{c.hub or '-'}\t{c.title}")
+
+
+@case_app.command("fire")
+@guarded
+def case_fire(
+    key: Annotated[str, typer.Argument(help="reference or id")],
+    trigger: Annotated[str, typer.Argument(help=f"one of: {', '.join(lifecycle.TRIGGERS)}")],
+    reason: Annotated[str | None, typer.Option()] = None,
+    hub: Annotated[str | None, typer.Option()] = None,
+    owner: Annotated[str | None, typer.Option()] = None,
+    outcome: Annotated[str | None, typer.Option()] = None,
+    progress: Annotated[str | None, typer.Option()] = None,
+    data: Annotated[str | None, typer.Option(help="more fields as a JSON object, or @file.json")] = None,
+    expected_version: Annotated[int | None, typer.Option("--if-version")] = None,
+    actor: Annotated[str, typer.Option("--as", help="who is acting")] = "cli",
+) -> None:
+    """Fire a lifecycle trigger on a case."""
+    fields: dict[str, Any] = {}
+    if data is not None:
+        source = data
+        if data.startswith("@"):
+            try:
+                source = Path(data[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise fail(f"{data[1:]}: {exc.strerror}") from None
+        try:
+            fields = json.loads(source)
+        except json.JSONDecodeError as exc:
+            raise fail(f"--data:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+        if not isinstance(fields, dict):
+            raise fail("--data: expected a JSON object")
+    flags = {"reason": reason, "hub": hub, "owner": owner, "outcome": outcome, "progress": progress}
+    fields.update({k: v for k, v in flags.items() if v is not None})
+    with cli_session() as session:
+        case = queries.find_case(session, key=key)
+        done = service.fire(
+            session,
+            case_id=case.id or 0,
+            trigger=trigger,
+            actor=actor,
+            expected_version=expected_version,
+            data=fields,
+        )
+    typer.echo(f"{done.reference}: {done.from_state} -> {done.to_state} (version {done.version})")
+
+
+@case_app.command("history")
+@guarded
+def case_history(key: Annotated[str, typer.Argument(help="reference or id")]) -> None:
+    """The case's events, oldest first."""
+    with cli_session() as session:
+        case = queries.find_case(session, key=key)
+        for ev in queries.history(session, case_id=case.id or 0):
+            moved = f"{ev.from_state or '-'} -> {ev.to_state}"
+            why = f"  ({ev.reason})" if ev.reason else ""
+            when = f"{ev.created_at:%Y-%m-%d %H:%M:%S}Z"
+            typer.echo(f"{ev.seq:>3}  {when}  {ev.actor:<16} {ev.trigger:<10} {moved}{why}")
+
+
+@audit_app.command("verify")
+@guarded
+def audit_verify() -> None:
+    """Recompute every case's hash chain; exit 1 naming each broken event."""
+    with cli_session() as session:
+        report = audit.verify(session)
+    for brk in report.breaks:
+        typer.echo(f"BROKEN {brk}", err=True)
+    summary = f"{report.cases} cases, {report.events} events checked"
+    if not report.ok:
+        raise fail(f"audit failed: {len(report.breaks)} broken chain(s); {summary}")
+    typer.echo(f"audit ok: {summary}")
+
+
+def _rule_path(path: Path) -> Path:
+    if not path.exists():
+        raise fail(f"{path}: no such file or folder")
+    return path
+
+
+@rules_app.command("check")
+@guarded
+def rules_check(path: Annotated[Path, typer.Argument(help="a rule file or a folder of them")]) -> None:
+    """Validate rule files: every error with file:line:col, then overlaps and gaps as warnings."""
+    from workflow import rulesets
+
+    result = rulesets.check(_rule_path(path))
+    for line in result.lines():
+        typer.echo(line, err=not result.ok)
+    if not result.ok:
+        raise fail(f"{len(result.errors)} error(s) in {path}")
+    assert result.ruleset is not None
+    count = len(result.ruleset.rules)
+    typer.echo(
+        f"ok: {path} is ruleset {result.ruleset.version} ({count} rules, {len(result.warnings)} warnings)"
+    )
+
+
+@rules_app.command("preview")
+@guarded
+def rules_preview(path: Annotated[Path, typer.Argument(help="the candidate rule file or folder")]) -> None:
+    """Show what the candidate rules would change on the open caseload (nothing is changed)."""
+    from workflow import rulesets
+
+    with cli_session() as session:
+        result = rulesets.preview(session, path=_rule_path(path))
+    typer.echo(f"{result.current_version} -> {result.candidate_version}: {result.summary()}")
+    for change in result.changes:
+        typer.echo(f"  {_describe(change)}")
+    for reference, why in result.errors:
+        typer.echo(f"  {reference}: cannot be evaluated by the candidate: {why}", err=True)
+
+
+def _describe(change: Any) -> str:
+    parts = []
+    if "reroute" in change.kinds:
+        parts.append(f"route {change.route_from} -> {change.route_to}")
+    if {"escalate", "de-escalate", "level"} & set(change.kinds):
+        parts.append(f"escalation level {change.level_from or 0} -> {change.level_to or 0}")
+    if "sla" in change.kinds:
+        parts.append(f"SLA {change.sla_from} -> {change.sla_to}")
+    if "review" in change.kinds:
+        parts.append(f"review every {change.review_from} -> {change.review_to} days")
+    why = f"  (rules: {', '.join(change.rules_to)})" if change.rules_to else ""
+    return f"{change.reference}: " + "; ".join(parts) + why
+
+
+@rules_app.command("publish")
+@guarded
+def rules_publish(
+    path: Annotated[Path, typer.Argument(help="the rule file or folder to make active")],
+    actor: Annotated[str, typer.Option("--as", help="who is publishing")] = "cli",
+    note: Annotated[str | None, typer.Option(help="why")] = None,
+) -> None:
+    """Make these rules the active ruleset; earlier versions are kept for audit."""
+    from workflow import rulesets
+
+    with cli_session() as session:
+        published = rulesets.publish(session, path=_rule_path(path), actor=actor, note=note)
+        applied = rulesets.apply_to_open_cases(session, actor=actor)
+    typer.echo(f"published {published.version}; {len(applied.changed)} open case(s) re-decided")
+    for reference in applied.conflicts:
+        typer.echo(
+            f"{reference} changed while the rules were applied; run publish again to include it", err=True
+        )
+
+
+@app.command("lifecycle")
+def lifecycle_diagram() -> None:
+    """Print the lifecycle as a Mermaid diagram (generated from the machine definition)."""
+    typer.echo(lifecycle.mermaid(), nl=False)
+
+
+@app.command("serve")
+@guarded
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Migrate the database if needed and serve the API and pages."""
+    import uvicorn
+
+    from api.app import create_app
+    from workflow.migrate import upgrade
+    from workflow.reference import sync_reference
+
+    engine = engine_from_settings()
+    upgrade(engine)
+    with Session(engine) as session:
+        sync_reference(session)
+    uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    from workflow.errors import ConfigError
+
+    try:
+        get_settings()
+    except ConfigError as exc:
+        typer.echo(f"sctac: {exc.detail}", err=True)
+        sys.exit(2)
+    app()

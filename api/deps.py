@@ -1,0 +1,93 @@
+"""Request-scoped dependencies: the database session, the signed-in principal, If-Match."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from workflow import accounts
+from workflow.access import Forbidden, Principal
+from workflow.errors import FieldProblem, InvalidInput
+
+TOKEN_URL = "/api/v1/auth/token"
+bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+_VERSION = re.compile(r'^\s*(?:W/)?"?([0-9]{1,9})"?\s*$')
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    # expire_on_commit=False: the service functions commit, and the route still serialises what it read.
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def writer(request: Request) -> AbstractContextManager[Any]:
+    """Hold while a service function writes (see create_app: serialises SQLite writers in-process)."""
+    lock: AbstractContextManager[Any] = request.app.state.write_lock
+    return lock
+
+
+Writer = Annotated[AbstractContextManager[Any], Depends(writer)]
+
+
+def current_user(session: SessionDep, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    if not token:
+        raise accounts.NotAuthenticated(
+            f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer <token>"
+        )
+    return accounts.principal_for_token(session, token=token)
+
+
+Who = Annotated[Principal, Depends(current_user)]
+
+
+def admin_user(who: Who) -> Principal:
+    if not who.is_admin:
+        raise Forbidden(
+            f"this needs the admin role; you have {', '.join(sorted(who.roles)) or 'no roles'}",
+            needed=["admin"],
+        )
+    return who
+
+
+Admin = Annotated[Principal, Depends(admin_user)]
+
+
+class PreconditionRequired(InvalidInput):
+    """A change that must name the version it was based on (HTTP 428)."""
+
+    title = "Precondition required"
+
+
+def parse_if_match(value: str | None, *, required: bool) -> int | None:
+    """The case version an If-Match header names ("3", W/"3" or 3), None when absent and optional."""
+    if value is None:
+        if required:
+            raise PreconditionRequired(
+                [
+                    FieldProblem(
+                        "If-Match", "send the case's version (its ETag) so a concurrent change is caught"
+                    )
+                ]
+            )
+        return None
+    match = _VERSION.match(value)
+    if match is None:
+        raise InvalidInput(
+            [FieldProblem("If-Match", f'expected the case\'s ETag, e.g. "3"; got {value[:40]!r}')]
+        )
+    return int(match.group(1))
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", max_length=64, description='the case version you acted on, as its ETag: "3"'),
+]

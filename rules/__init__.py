@@ -1,0 +1,76 @@
+"""MoRiLE scoring, rule files, their compiler and engines (imports nothing else of sctac)."""
+
+from rules.checks import CheckResult, RuleWarning, check
+from rules.decisions import Decisions, Escalation, Fired, Policy, Route
+from rules.engine import BACKENDS, CompiledRules, compile_rules, durable_available
+from rules.errors import (
+    BackendUnavailable,
+    FactError,
+    RuleEngineError,
+    RuleError,
+    RuleFileErrors,
+    ScoreInputError,
+)
+from rules.facts import FACTS
+from rules.loader import load_ruleset
+from rules.model import (
+    Duration,
+    EscalationLevel,
+    Hub,
+    LadderStep,
+    OnScoring,
+    Rule,
+    Ruleset,
+    SnoozeLimit,
+    Term,
+    Unit,
+)
+from rules.morile import Matrix, Score, default_matrix, load_matrix, score
+from rules.preview import Preview, preview
+from rules.vocab import BANDS, band_rank, is_downgrade
+
+DEFAULT_RULESET_PATH = __import__("pathlib").Path(__file__).parent / "default"
+
+__all__ = [
+    "BACKENDS",
+    "BANDS",
+    "DEFAULT_RULESET_PATH",
+    "FACTS",
+    "BackendUnavailable",
+    "CheckResult",
+    "CompiledRules",
+    "Decisions",
+    "Duration",
+    "Escalation",
+    "EscalationLevel",
+    "FactError",
+    "Fired",
+    "Hub",
+    "LadderStep",
+    "Matrix",
+    "OnScoring",
+    "Policy",
+    "Preview",
+    "Route",
+    "Rule",
+    "RuleEngineError",
+    "RuleError",
+    "RuleFileErrors",
+    "RuleWarning",
+    "Ruleset",
+    "Score",
+    "ScoreInputError",
+    "SnoozeLimit",
+    "Term",
+    "Unit",
+    "band_rank",
+    "check",
+    "compile_rules",
+    "default_matrix",
+    "durable_available",
+    "is_downgrade",
+    "load_matrix",
+    "load_ruleset",
+    "preview",
+    "score",
+]

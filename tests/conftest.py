@@ -1,0 +1,115 @@
+"""The one conftest: real databases for every database test.
+
+Each database test runs on SQLite (a file in a temporary folder) and on PostgreSQL when
+SCTAC_TEST_DATABASE_URL is set (CI sets it); without it the PostgreSQL half is skipped, visibly.
+Each run creates its own PostgreSQL database, migrates it with Alembic, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from workflow.db import make_engine
+from workflow.migrate import upgrade
+from workflow.models import User
+from workflow.reference import sync_reference
+from workflow.rulebook import Rulebook, get_rulebook
+
+PG_URL = os.environ.get("SCTAC_TEST_DATABASE_URL")
+PG_SKIP = (
+    "PostgreSQL half skipped: set SCTAC_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+)
+
+
+def _admin_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgresql_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    name = f"sctac_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(_admin_url(PG_URL)).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_admin_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'sctac.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """One migrated database per backend for the whole run (migrations are part of what is tested)."""
+    url = request.getfixturevalue(f"{request.param}_database")
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _wipe(engine: Engine) -> None:
+    existing = set(inspect(engine).get_table_names())
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name in existing]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def rules() -> Rulebook:
+    return get_rulebook()
+
+
+@pytest.fixture
+def engine(migrated_engine: Engine, rules: Rulebook) -> Iterator[Engine]:
+    """A migrated, empty database with the reference data and one user per role."""
+    _wipe(migrated_engine)
+    with Session(migrated_engine) as s:
+        sync_reference(s, rules=rules)
+        for user in USERS:
+            s.add(User(**user))
+        s.commit()
+    yield migrated_engine
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+USERS: list[dict[str, Any]] = [
+    {"username": "ds.ne", "display_name": "DS North East", "roles": ["requester"], "unit_code": "NE"},
+    {"username": "analyst1", "display_name": "Analyst One", "roles": ["analyst", "case_owner"]},
+    {"username": "owner.east", "display_name": "Owner East", "roles": ["case_owner"], "hub_code": "EAST"},
+    {"username": "sup.east", "display_name": "Supervisor East", "roles": ["supervisor"], "hub_code": "EAST"},
+    {"username": "chair", "display_name": "Tasking Chair", "roles": ["supervisor"]},
+    {"username": "gone", "display_name": "Left the centre", "roles": ["case_owner"], "active": False},
+]
+
+GOLDEN = Path(__file__).parent / "golden"

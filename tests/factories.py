@@ -1,0 +1,94 @@
+"""Builders for realistic test inputs (story 1's request, MoRiLE inputs, a case in any state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from workflow import service
+
+COUNTY_LINES = {
+    "title": "County line run from Newham into Essex",
+    "summary": "Line holder supplying class A into Basildon using children as runners.",
+    "requesting_unit": "NE",
+    "target_type": "ocg",
+    "target_name": "The Forest Gate line",
+    "themes": ["drugs", "county_lines", "child_exploitation"],
+    "capabilities": ["surveillance", "financial_investigation"],
+    "protective_marking": "OFFICIAL-SENSITIVE",
+}
+
+
+def request_data(**overrides: Any) -> dict[str, Any]:
+    return {**COUNTY_LINES, **overrides}
+
+
+def morile_inputs(
+    *,
+    harm: tuple[int, int, int, int, int] = (2, 2, 1, 1, 0),
+    scope: int = 2,
+    likelihood: int = 3,
+    vulnerability: int = 1,
+    capacity: int = 2,
+    capability: int = 2,
+    **extra: Any,
+) -> dict[str, Any]:
+    names = ("physical", "psychological", "financial", "community", "environmental")
+    return {
+        "harm": dict(zip(names, harm, strict=True)),
+        "scope": scope,
+        "likelihood": likelihood,
+        "vulnerability": vulnerability,
+        "capacity": capacity,
+        "capability": capability,
+        "intelligence": {"source": "1", "grade": "B", "handling": "P"},
+        **extra,
+    }
+
+
+# harm 4+4+3+4+0 = 15, scope 4 (x3.0) = 45; likelihood 5 + 1 (vulnerability 3) = 6; 270/360 = 75.0 -> P1;
+# capability 4 -> organisational grade D (story 3's escalation).
+P1_CAPABILITY_D = morile_inputs(harm=(4, 4, 3, 4, 0), scope=4, likelihood=5, vulnerability=3, capability=4)
+
+DEFAULT_DATA: dict[str, dict[str, Any]] = {
+    "assess": {"assessment": morile_inputs()},
+    "rescore": {"assessment": morile_inputs(likelihood=4)},
+    "prioritise": {},
+    "task": {"owner": "owner.east"},
+    "review": {"progress": "Two warrants executed; line phone seized.", "strands": ["pursue", "protect"]},
+    "continue": {},
+    "reassess": {"reason": "New intelligence links the line to a firearm."},
+    "close": {"outcome": "disrupted", "strands": ["pursue"]},
+    "reject": {"reason": "Not a specialist crime matter; BCU to progress."},
+    "withdraw": {"reason": "Suspect charged by the BCU."},
+    "await_information": {"reason": "Source grading of the line-holder intelligence is missing."},
+    "information_received": {},
+}
+# Triggers that only make sense after another (e.g. information arrives after the centre asked for it).
+PREPARE: dict[str, list[str]] = {"information_received": ["await_information"]}
+
+PATHS: dict[str, list[str]] = {
+    "submitted": [],
+    "assessed": ["assess"],
+    "prioritised": ["assess", "prioritise"],
+    "tasked": ["assess", "prioritise", "task"],
+    "reviewed": ["assess", "prioritise", "task", "review"],
+    "closed": ["assess", "prioritise", "task", "review", "close"],
+    "rejected": ["reject"],
+    "withdrawn": ["withdraw"],
+}
+
+
+def submit(session: Session, **overrides: Any) -> service.Fired:
+    return service.submit_case(session, request=request_data(**overrides), actor="ds.ne")
+
+
+def case_in(session: Session, state: str, **overrides: Any) -> service.Fired:
+    """A new case driven through the real service into `state`."""
+    done = submit(session, **overrides)
+    for trigger in PATHS[state]:
+        done = service.fire(
+            session, case_id=done.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
+        )
+    return done

@@ -1,0 +1,172 @@
+"""Every legal transition, every illegal one, and every guard, through the real service on real databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from tests.factories import DEFAULT_DATA, PREPARE, case_in, submit
+from workflow import queries, service
+from workflow.errors import GuardFailed, IllegalTransition, InvalidInput, NotFound, StaleVersion
+from workflow.lifecycle import TRANSITIONS, TRIGGERS, State, legal_triggers, mermaid
+
+LEGAL = [
+    (src.value, trigger, (dest or src).value) for trigger, sources, dest in TRANSITIONS for src in sources
+]
+ILLEGAL = [(s.value, t) for s in State for t in TRIGGERS if t not in legal_triggers(s.value)]
+
+
+def test_submit_gives_reference_route_and_first_event(session: Session) -> None:
+    done = submit(session)
+    case = queries.get_case(session, case_id=done.case_id)
+    assert case.reference == f"SCT-{case.created_at.year}-{case.id:06d}"
+    assert case.state == "submitted" and case.version == 1
+    assert case.hub == "EAST"  # North East BCU routes to the East hub (story 1)
+    events = queries.history(session, case_id=done.case_id)
+    assert [(e.seq, e.trigger, e.from_state, e.to_state, e.actor) for e in events] == [
+        (1, "submit", None, "submitted", "ds.ne")
+    ]
+    assert events[0].payload["decisions"]["route"]["hub"] == "EAST"
+
+
+@pytest.mark.parametrize(("source", "trigger", "dest"), LEGAL, ids=[f"{s}-{t}" for s, t, _ in LEGAL])
+def test_every_legal_transition(session: Session, source: str, trigger: str, dest: str) -> None:
+    before = case_in(session, source)
+    for step in PREPARE.get(trigger, []):
+        before = service.fire(
+            session, case_id=before.case_id, trigger=step, actor="analyst1", data=DEFAULT_DATA[step]
+        )
+    done = service.fire(
+        session, case_id=before.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
+    )
+    case = queries.get_case(session, case_id=before.case_id)
+    assert (done.from_state, done.to_state, case.state) == (source, dest, dest)
+    assert case.version == before.version + 1
+    last = queries.history(session, case_id=before.case_id)[-1]
+    assert (last.trigger, last.from_state, last.to_state, last.seq) == (
+        trigger,
+        source,
+        dest,
+        before.event_seq + 1,
+    )
+
+
+@pytest.mark.parametrize(("state", "trigger"), ILLEGAL, ids=[f"{s}-{t}" for s, t in ILLEGAL])
+def test_every_illegal_transition_names_the_legal_ones(session: Session, state: str, trigger: str) -> None:
+    before = case_in(session, state)
+    with pytest.raises(IllegalTransition) as err:
+        service.fire(
+            session, case_id=before.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
+        )
+    legal = legal_triggers(state)
+    expected = ", ".join(legal) if legal else "none (the case is finished)"
+    assert str(err.value) == f"cannot {trigger} a case that is {state}; legal from {state}: {expected}"
+    case = queries.get_case(session, case_id=before.case_id)
+    assert (case.state, case.version) == (state, before.version)  # nothing written
+
+
+def test_unknown_trigger_is_illegal(session: Session) -> None:
+    done = submit(session)
+    with pytest.raises(
+        IllegalTransition, match="cannot explode a case that is submitted; legal from submitted: "
+    ):
+        service.fire(session, case_id=done.case_id, trigger="explode", actor="analyst1")
+
+
+@pytest.mark.parametrize(
+    ("state", "trigger", "field", "message"),
+    [
+        ("submitted", "assess", "assessment", "a complete MoRiLE assessment is required to assess a case"),
+        ("prioritised", "task", "owner", "an owner is required to task a case"),
+        ("tasked", "review", "progress", "a review records the progress made"),
+        ("reviewed", "close", "outcome", "an outcome is required to close a case"),
+        ("submitted", "reject", "reason", "a reason is required to reject a request"),
+        ("assessed", "withdraw", "reason", "a reason is required to withdraw a request"),
+        ("tasked", "reassess", "reason", "say what new intelligence or change calls for reassessment"),
+    ],
+)
+def test_guards_say_what_is_missing(
+    session: Session, state: str, trigger: str, field: str, message: str
+) -> None:
+    before = case_in(session, state)
+    with pytest.raises(GuardFailed) as err:
+        service.fire(session, case_id=before.case_id, trigger=trigger, actor="analyst1", data={})
+    assert [p.field for p in err.value.problems] == [field]
+    assert err.value.problems[0].message.startswith(message)
+    assert queries.get_case(session, case_id=before.case_id).version == before.version
+
+
+def test_task_needs_a_real_active_owner_and_hub(session: Session) -> None:
+    before = case_in(session, "prioritised")
+    with pytest.raises(InvalidInput) as err:
+        service.fire(
+            session,
+            case_id=before.case_id,
+            trigger="task",
+            actor="chair",
+            data={"owner": "gone", "hub": "MOON"},
+        )
+    assert [str(p) for p in err.value.problems] == [
+        "hub: unknown or inactive hub 'MOON'",
+        "owner: unknown or inactive user 'gone'",
+    ]
+    done = service.fire(
+        session,
+        case_id=before.case_id,
+        trigger="task",
+        actor="chair",
+        data={"owner": "owner.east", "team": "East 2"},
+    )
+    case = queries.get_case(session, case_id=done.case_id)
+    assert (case.state, case.owner, case.hub, case.team) == ("tasked", "owner.east", "EAST", "East 2")
+
+
+def test_fields_a_trigger_does_not_take_are_refused(session: Session) -> None:
+    done = submit(session)
+    with pytest.raises(InvalidInput, match=r"outcome: not used by reject"):
+        service.fire(
+            session,
+            case_id=done.case_id,
+            trigger="reject",
+            actor="a",
+            data={"reason": "x", "outcome": "charged"},
+        )
+
+
+def test_close_records_the_outcome(session: Session) -> None:
+    before = case_in(session, "reviewed")
+    service.fire(
+        session, case_id=before.case_id, trigger="close", actor="owner.east", data=DEFAULT_DATA["close"]
+    )
+    case = queries.get_case(session, case_id=before.case_id)
+    assert (case.state, case.outcome) == ("closed", "disrupted")
+    assert queries.history(session, case_id=before.case_id)[-1].payload["strands"] == ["pursue"]
+
+
+def test_unknown_outcome_is_refused_with_the_allowed_values(session: Session) -> None:
+    before = case_in(session, "reviewed")
+    with pytest.raises(InvalidInput, match=r"^outcome: Input should be 'charged', 'disrupted'"):
+        service.fire(session, case_id=before.case_id, trigger="close", actor="o", data={"outcome": "solved"})
+
+
+def test_stale_expected_version_is_refused(session: Session) -> None:
+    done = case_in(session, "assessed")
+    with pytest.raises(StaleVersion) as err:
+        service.fire(session, case_id=done.case_id, trigger="prioritise", actor="chair", expected_version=1)
+    assert err.value.current_version == 2 and err.value.current_state == "assessed"
+    assert "is at version 2 (assessed), not 1" in str(err.value)
+
+
+def test_missing_case(session: Session) -> None:
+    with pytest.raises(NotFound):
+        service.fire(session, case_id=999999, trigger="assess", actor="a")
+    with pytest.raises(NotFound, match="no case SCT-2026-999999"):
+        queries.find_case(session, key="sct-2026-999999")
+
+
+def test_diagram_is_generated_from_the_machine() -> None:
+    text = mermaid()
+    moves = [(s, t, d) for s, t, d in LEGAL if s != d]
+    for source, trigger, dest in moves:
+        assert f"    {source} --> {dest}: {trigger}\n" in text
+    assert text.count(" --> ") == len(moves) + 1 + 3  # transitions, start, three terminal states

@@ -1,0 +1,79 @@
+"""Counting time for SLA clocks: plain hours and days, or working days that skip weekends and UK bank
+holidays (England and Wales by default; the region is a setting).
+
+Working time is counted on the London wall clock, a working day counting whole (24 wall-clock hours):
+"2 working days" from Friday 16:00 ends Tuesday 16:00, and a bank holiday Monday does not count. Wall-clock
+arithmetic keeps a working day one day long across the clock changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+DAY = 86400.0
+UNITS = ("hours", "days", "working_days")
+
+
+class Calendar:
+    def __init__(self, *, region: str = "ENG", timezone: str = "Europe/London") -> None:
+        self.zone = ZoneInfo(timezone)
+        self._holidays = holidays.country_holidays("GB", subdiv=region)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._holidays
+
+    def holiday_name(self, day: date) -> str | None:
+        return self._holidays.get(day)
+
+    def _local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.zone).replace(tzinfo=None)
+
+    def _instant(self, local: datetime) -> datetime:
+        return local.replace(tzinfo=self.zone).astimezone(UTC)
+
+    def elapsed(self, start: datetime, end: datetime, *, working: bool) -> float:
+        """Counted seconds from start to end (0 if end is not after start)."""
+        if end <= start:
+            return 0.0
+        if not working:
+            return (end - start).total_seconds()
+        a, b = self._local(start), self._local(end)
+        total = 0.0
+        while a < b:
+            next_midnight = datetime.combine(a.date() + timedelta(days=1), datetime.min.time())
+            stop = min(b, next_midnight)
+            if self.is_working_day(a.date()):
+                total += (stop - a).total_seconds()
+            a = stop
+        return total
+
+    def advance(self, start: datetime, seconds: float, *, working: bool) -> datetime:
+        """The instant at which `seconds` of counted time have passed since start."""
+        if not working:
+            return start + timedelta(seconds=seconds)
+        at, left = self._local(start), seconds
+        while True:
+            next_midnight = datetime.combine(at.date() + timedelta(days=1), datetime.min.time())
+            if self.is_working_day(at.date()):
+                room = (next_midnight - at).total_seconds()
+                if left <= room:
+                    return self._instant(at + timedelta(seconds=left))
+                left -= room
+            at = next_midnight
+
+    @staticmethod
+    def seconds(amount: float, unit: str) -> float:
+        if unit == "hours":
+            return amount * 3600.0
+        if unit in ("days", "working_days"):
+            return amount * DAY
+        raise ValueError(f"unknown duration unit {unit!r}; one of {', '.join(UNITS)}")
+
+
+@lru_cache(maxsize=4)
+def calendar_for(region: str = "ENG") -> Calendar:
+    return Calendar(region=region)

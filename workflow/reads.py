@@ -1,0 +1,256 @@
+"""Reading cases through the access policy, with every read of a case written to the read log.
+
+Each function that opens one case checks visibility in the same SELECT that finds it (so an invisible
+case and a missing one are the same NotFound), and records the read with one INSERT committed in the
+read's own transaction: no second round trip, no background queue that could lose it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
+from sqlmodel import Session, col
+
+from workflow import access
+from workflow.access import Principal
+from workflow.db import utcnow
+from workflow.errors import FieldProblem, InvalidInput, NotFound
+from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision
+
+CASE = Case.__table__  # type: ignore[attr-defined]
+READ = CaseRead.__table__  # type: ignore[attr-defined]
+
+
+class BadCursor(InvalidInput):
+    """A pagination cursor that this server did not make for this query (HTTP 400)."""
+
+    title = "Bad cursor"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: Case
+    assessments: Sequence[Assessment]
+    decisions: Sequence[Decision]
+
+
+def _find(session: Session, who: Principal, case_id: int) -> Case:
+    case = session.execute(select(Case).where(CASE.c.id == case_id, access.visible(who))).scalars().first()
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def _log(session: Session, who: Principal, case_id: int, what: str, now: datetime | None) -> None:
+    session.execute(
+        insert(READ).values(case_id=case_id, username=who.username, what=what, read_at=now or utcnow())
+    )
+    session.commit()
+
+
+def visible_case(session: Session, *, who: Principal, case_id: int) -> Case:
+    """The case if `who` may see it (not logged: for checks ahead of a write, which the event records)."""
+    return _find(session, who, case_id)
+
+
+def read_case(session: Session, *, who: Principal, case_id: int, now: datetime | None = None) -> CaseView:
+    case = _find(session, who, case_id)
+    view = CaseView(
+        case=case,
+        assessments=session.execute(
+            select(Assessment).where(col(Assessment.case_id) == case_id).order_by(col(Assessment.seq))
+        )
+        .scalars()
+        .all(),
+        decisions=session.execute(
+            select(Decision).where(col(Decision.case_id) == case_id).order_by(col(Decision.event_seq))
+        )
+        .scalars()
+        .all(),
+    )
+    _log(session, who, case_id, "detail", now)
+    return view
+
+
+def read_events(
+    session: Session, *, who: Principal, case_id: int, now: datetime | None = None
+) -> Sequence[CaseEvent]:
+    _find(session, who, case_id)
+    events = (
+        session.execute(
+            select(CaseEvent).where(col(CaseEvent.case_id) == case_id).order_by(col(CaseEvent.seq))
+        )
+        .scalars()
+        .all()
+    )
+    _log(session, who, case_id, "events", now)
+    return events
+
+
+def read_assessments(
+    session: Session, *, who: Principal, case_id: int, seq: int | None = None, now: datetime | None = None
+) -> Sequence[Assessment]:
+    _find(session, who, case_id)
+    query = select(Assessment).where(col(Assessment.case_id) == case_id)
+    if seq is not None:
+        query = query.where(col(Assessment.seq) == seq)
+    rows = session.execute(query.order_by(col(Assessment.seq))).scalars().all()
+    if seq is not None and not rows:
+        raise NotFound(f"case {case_id} has no assessment {seq}")
+    _log(session, who, case_id, "assessments", now)
+    return rows
+
+
+# -- searching the caseload -----------------------------------------------------------------------------
+
+# Sort keys a list may use; each is paired with the id so the order is total and the cursor exact.
+# A missing risk sorts as -1, below every score, so unscored cases come last in `-risk`.
+SORTS: dict[str, Any] = {
+    "created_at": CASE.c.created_at,
+    "updated_at": CASE.c.updated_at,
+    "risk": func.coalesce(CASE.c.risk, -1.0),
+    "reference": CASE.c.id,
+}
+SORT_CHOICES = tuple(s for name in SORTS for s in (name, f"-{name}"))
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Case]
+    next_cursor: str | None
+
+
+def _encode_cursor(sort: str, value: Any, last_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort, value, last_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, value, last_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadCursor(
+            [FieldProblem("cursor", "not a cursor this server made: use next_cursor as given")]
+        ) from None
+    if made_for != sort:
+        raise BadCursor(
+            [
+                FieldProblem(
+                    "cursor", f"made for sort={made_for}, not sort={sort}: keep the sort or start over"
+                )
+            ]
+        )
+    if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 < last_id < 2**31:
+        raise BadCursor([FieldProblem("cursor", "damaged cursor: use next_cursor as given")])
+    key = sort.lstrip("-")
+    try:
+        if key in ("created_at", "updated_at"):
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError
+        elif key == "risk":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1000:
+                raise ValueError
+            value = float(value)
+        else:
+            value = last_id
+    except (TypeError, ValueError):
+        raise BadCursor([FieldProblem("cursor", "damaged cursor: use next_cursor as given")]) from None
+    return value, last_id
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_cases(
+    session: Session,
+    *,
+    who: Principal,
+    state: str | None = None,
+    hub: str | None = None,
+    band: str | None = None,
+    unit: str | None = None,
+    owner: str | None = None,
+    q: str | None = None,
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of the cases `who` may see, filtered and sorted in the database, keyset-paginated."""
+    if sort not in SORTS and sort.lstrip("-") not in SORTS:
+        raise InvalidInput([FieldProblem("sort", f"unknown sort {sort!r}; one of {', '.join(SORT_CHOICES)}")])
+    key = sort.lstrip("-")
+    descending = sort.startswith("-")
+    expr = SORTS[key]
+    where: list[ColumnElement[bool]] = [access.visible(who)]
+    for column, wanted in (
+        (CASE.c.state, state),
+        (CASE.c.hub, hub),
+        (CASE.c.band, band),
+        (CASE.c.requesting_unit, unit),
+        (CASE.c.owner, owner),
+    ):
+        if wanted is not None:
+            where.append(column == wanted)
+    if q:
+        pattern = _like(q.strip())
+        where.append(
+            or_(
+                CASE.c.reference.ilike(pattern, escape="\\"),
+                CASE.c.title.ilike(pattern, escape="\\"),
+                CASE.c.target_name.ilike(pattern, escape="\\"),
+            )
+        )
+    if cursor:
+        value, last_id = _decode_cursor(cursor, sort)
+        if key == "reference":
+            where.append(CASE.c.id < last_id if descending else CASE.c.id > last_id)
+        elif descending:
+            where.append(or_(expr < value, and_(expr == value, CASE.c.id < last_id)))
+        else:
+            where.append(or_(expr > value, and_(expr == value, CASE.c.id > last_id)))
+    order = [expr.desc(), CASE.c.id.desc()] if descending else [expr.asc(), CASE.c.id.asc()]
+    rows = session.execute(select(Case).where(*where).order_by(*order).limit(limit + 1)).scalars().all()
+    items = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        keys: dict[str, Any] = {
+            "created_at": last.created_at,
+            "updated_at": last.updated_at,
+            "risk": last.risk,
+        }
+        after = keys.get(key)
+        next_cursor = _encode_cursor(sort, -1.0 if key == "risk" and after is None else after, last.id or 0)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def read_log(
+    session: Session,
+    *,
+    case_id: int | None = None,
+    username: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[CaseRead]:
+    """The read log, newest first (for admins)."""
+    query = select(CaseRead)
+    if case_id is not None:
+        query = query.where(col(CaseRead.case_id) == case_id)
+    if username is not None:
+        query = query.where(col(CaseRead.username) == username)
+    if before_id is not None:
+        query = query.where(col(CaseRead.id) < before_id)
+    return session.execute(query.order_by(col(CaseRead.id).desc()).limit(limit)).scalars().all()

@@ -1,0 +1,104 @@
+"""Validated inputs of the service functions (table models do not validate, so these do).
+
+The API and the CLI hand raw dicts to the service, which validates them here; every problem comes back
+at once as an InvalidInput naming the field, never as a half-written case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from workflow.errors import FieldProblem, InvalidInput
+from workflow.lifecycle import OUTCOMES, STRANDS_4P
+
+MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE")
+# Control characters (NUL above all) are refused: PostgreSQL rejects NUL in text, and none of them
+# belongs in a case record. Tabs and line breaks stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("contains control characters")
+    return value
+
+
+# Strings of bounded length with no control characters (lengths are checked first: clearer errors).
+_NoControl = AfterValidator(_clean)
+Title = Annotated[str, StringConstraints(min_length=3, max_length=200), _NoControl]
+Summary = Annotated[str, StringConstraints(min_length=1, max_length=20000), _NoControl]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), _NoControl]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=64), _NoControl]
+Note = Annotated[str, StringConstraints(max_length=4000), _NoControl]
+Team = Annotated[str, StringConstraints(max_length=64), _NoControl]
+Progress = Annotated[str, StringConstraints(max_length=20000), _NoControl]
+
+
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class CaseRequest(BaseModel):
+    """What a requester fills in (story 1)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title
+    summary: Summary
+    requesting_unit: Code
+    target_type: Code
+    target_name: Name
+    themes: Annotated[list[Code], Field(min_length=1, max_length=20)]
+    capabilities: Annotated[list[Code], Field(min_length=1, max_length=20)]
+    tags: Annotated[list[Tag], Field(max_length=20)] = []
+    protective_marking: Literal["OFFICIAL", "OFFICIAL-SENSITIVE"] = "OFFICIAL"
+
+
+class TransitionInput(BaseModel):
+    """Everything any trigger may carry; which fields a trigger accepts is in TRIGGER_FIELDS."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Note | None = None
+    hub: Code | None = None
+    team: Team | None = None
+    owner: Code | None = None
+    outcome: Literal[OUTCOMES] | None = None  # type: ignore[valid-type]
+    strands: Annotated[list[Literal[STRANDS_4P]], Field(max_length=4)] = []  # type: ignore[valid-type]
+    progress: Progress | None = None
+    assessment: dict[str, Any] | None = None
+    rationale: Note | None = None
+
+
+TRIGGER_FIELDS: dict[str, frozenset[str]] = {
+    "assess": frozenset({"assessment", "rationale", "reason"}),
+    "rescore": frozenset({"assessment", "rationale", "reason"}),
+    "prioritise": frozenset({"reason"}),
+    "task": frozenset({"hub", "team", "owner", "reason"}),
+    "review": frozenset({"progress", "strands", "reason"}),
+    "continue": frozenset({"reason"}),
+    "reassess": frozenset({"reason", "assessment", "rationale"}),
+    "close": frozenset({"outcome", "strands", "reason"}),
+    "reject": frozenset({"reason"}),
+    "withdraw": frozenset({"reason"}),
+    "await_information": frozenset({"reason"}),
+    "information_received": frozenset({"reason"}),
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Mapping[str, Any] | None, *, prefix: str = "") -> M:
+    """Validate `data` into `model`, or raise InvalidInput listing every field problem."""
+    try:
+        return model.model_validate(dict(data or {}))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            path = ".".join(str(p) for p in err["loc"]) or "body"
+            message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(FieldProblem(prefix + path, message))
+        raise InvalidInput(problems) from None
