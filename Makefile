@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Creates and migrates ./sctac.db on first start, then serves API and pages on 127.0.0.1:8000.
+# Creates and migrates ./sctac.db; on first start fills it with a simulated 26-week pathfinder (about a
+# minute, once; demo passwords are printed then), then serves API, pages and the worker on 127.0.0.1:8000.
 run: $(STAMP)
-	$(BIN)/sctac serve --host 127.0.0.1 --port 8000
+	$(BIN)/sctac serve --demo --host 127.0.0.1 --port 8000
 
 # The PostgreSQL half runs when SCTAC_TEST_DATABASE_URL is set (CI sets it); otherwise it is skipped, visibly.
 test: $(STAMP)

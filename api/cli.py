@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
+from api import cli_demo, cli_worker
 from api.cli_support import cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import audit, lifecycle, queries, service
@@ -25,6 +26,9 @@ app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(rules_app, name="rules")
 app.add_typer(user_app, name="user")
+app.command("demo")(cli_demo.demo_command)
+app.command("report")(cli_demo.report_command)
+cli_worker.register(app)
 
 
 @db_app.command("upgrade")
@@ -272,11 +276,18 @@ def lifecycle_diagram() -> None:
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="fire timers and send notifications")
+    ] = True,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="fill an empty database with a simulated pathfinder")
+    ] = False,
 ) -> None:
-    """Migrate the database if needed and serve the API and pages."""
+    """Migrate the database if needed and serve the API and pages (with one worker in-process)."""
     import uvicorn
 
     from api.app import create_app
+    from notifications.worker import start_background_worker
     from workflow.migrate import upgrade
     from workflow.reference import sync_reference
 
@@ -284,7 +295,35 @@ def serve(
     upgrade(engine)
     with Session(engine) as session:
         sync_reference(session)
-    uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+    if demo:
+        _seed_demo(engine)
+    handle = start_background_worker(engine, interval=get_settings().worker_interval) if worker else None
+    try:
+        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+    finally:
+        if handle is not None:
+            handle.stop()
+
+
+def _seed_demo(engine: Any) -> None:
+    """Simulate 26 pathfinder weeks ending this week, unless the database already holds cases."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import func, select
+
+    from workflow.models import Case
+    from workflow.simulation import run_demo
+
+    with Session(engine) as session:
+        if session.execute(select(func.count()).select_from(Case)).scalar_one():
+            typer.echo("demo: the database already holds cases; serving them as they are")
+            return
+    today = date.today()
+    weeks = 26
+    start = today - timedelta(days=today.weekday(), weeks=weeks - 1)  # so the clocks run up to now
+    typer.echo(f"demo: simulating {weeks} weeks of requests from {start:%d %b %Y} (about a minute, once)")
+    summary = run_demo(engine, seed=2018, weeks=weeks, requests=2000, progress=True, start=start)
+    cli_demo.print_summary(summary)
 
 
 def main() -> None:

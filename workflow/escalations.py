@@ -227,7 +227,13 @@ def _act(
             trigger=trigger,
             to_state=row["state"],
             reason=reason,
-            payload={"escalation_id": escalation_id, "level": esc["level"], **payload},
+            # raised_seq ties this action to the event that raised the escalation (for the reports).
+            payload={
+                "escalation_id": escalation_id,
+                "level": esc["level"],
+                "raised_seq": esc["event_seq"],
+                **payload,
+            },
             after=[settle],
         )
         fired = service.write_change(session, row=row, change=change, actor=actor, at=at)
