@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from api import problems
+from api import problems, web
 from api.middleware import RequestGuard
 from api.routes import admin, auth, cases, escalations
 from workflow.accounts import TOKEN_TTL
@@ -42,6 +42,7 @@ def create_app(*, engine: Engine | None = None, token_ttl: timedelta = TOKEN_TTL
     app.include_router(cases.router)
     app.include_router(admin.router)
     app.include_router(escalations.router)
+    web.install(app)
 
     # The problem body's schema, referenced by every route's error responses.
     def openapi() -> dict[str, object]:

@@ -9,6 +9,8 @@ How each known durable_rules trap (shared LIBRARY-NOTES.md) is handled here:
   uses. A fact that satisfies two branches of an ``$or`` (``in``/``any`` have no ``$in`` there and
   are expanded to ``$or``) fires the action twice: matches are collected into a set per case.
 * No ``not`` operator: negations are pushed down to the comparisons (absent facts make ``not`` true).
+  A condition made only of absences would also match durable's session-state message and loop
+  forever (each action updates the state, which fires it again): every rule requires our case index.
 * ``MessageNotHandledException`` carries the whole payload: a catch-all rule (the default route)
   handles every fact, and should it still be raised it is replaced by an error without the payload,
   never chained or logged.
@@ -36,6 +38,7 @@ from typing import Any
 from rules.errors import BackendUnavailable, RuleEngineError
 
 _SID = "0"
+_CASE = {"$ex": {"_i": 1}}
 _CHUNK = 500  # facts per assert_facts call: amortises the JSON round trip, bounds session size
 _names = itertools.count()
 
@@ -112,7 +115,10 @@ def durable_ruleset(ir: Mapping[str, Any]) -> dict[str, Any]:
     for rule in ir["rules"]:
         when = rule["when"]
         # The always-true default route doubles as the catch-all that keeps every fact handled.
-        expr = {"$ex": {"_i": 1}} if when == {"all": []} else to_durable(when)
+        # Every rule also requires our case index: a condition made only of absences ("no band") would
+        # otherwise match durable's own session-state message, and each action's state update would
+        # fire it again, forever.
+        expr = _CASE if when == {"all": []} else {"$and": [_CASE, to_durable(when)]}
         out[f"r{rule['id']}"] = {"all": [{"m": expr}], "run": f"r{rule['id']}"}
     return out
 
@@ -127,6 +133,11 @@ class DurableMatcher:
         self._lock = threading.Lock()
         sink: list[tuple[int, int]] = []
         self._sink = sink
+        # How many actions one call may run before we call it a runaway (set per call in _run).
+        budget = [0]
+        self._budget = budget
+        runaway: list[int] = []
+        self._runaway = runaway
 
         host_base: Any = engine.Host
 
@@ -140,15 +151,24 @@ class DurableMatcher:
                 rule_id = int(action_name[1:])
 
                 def action(c: Any) -> None:  # durable requires exactly one positional argument
+                    if len(sink) >= budget[0]:
+                        # A rule fires a bounded number of times per fact; past that, durable is re-firing
+                        # on its own output. An exception would only be parked in the session state and
+                        # the loop would go on; a closure marked complete makes durable's action loop
+                        # stop (Closure._has_completed), and _run turns the mark into an error.
+                        runaway.append(rule_id)
+                        c._completed = True
+                        return
                     sink.append((rule_id, c.m["_i"]))
 
                 return action
 
         definition = durable_ruleset(ir)
         if not catch_all:  # only for tests of the unhandled-message path
-            definition = {k: v for k, v in definition.items() if v["all"] != [{"m": {"$ex": {"_i": 1}}}]}
+            definition = {k: v for k, v in definition.items() if v["all"] != [{"m": _CASE}]}
         self.definition = copy.deepcopy(definition)  # registering mutates the dict it is given
         self.ruleset_name = f"sctac_{ir['version']}_{next(_names)}"
+        budget[0] = self._budget_for(1)  # _run resets it for each batch
         self._host = _Host()
         self._host.set_rulesets({self.ruleset_name: copy.deepcopy(definition)})
         handle = self._host.get_ruleset(self.ruleset_name)._handle
@@ -169,29 +189,44 @@ class DurableMatcher:
     def _run(self, payload: list[dict[str, Any]], results: list[set[int]]) -> None:
         sink = self._sink
         sink.clear()
+        # Each rule fires at most once per fact, twice or more only through an $or's branches: a generous
+        # multiple of facts x rules is never reached by a sound evaluation, and a looping one gets there fast.
+        self._budget[0] = self._budget_for(len(payload))
+        self._runaway.clear()
         failure: str | None = None
         try:
             self._host.assert_facts(self.ruleset_name, payload)
         except self._not_handled:
-            # Its message holds every fact of the batch: drop it (no chaining, no logging).
-            failure = f"durable_rules handled none of {len(payload)} facts"
+            # Its message holds every fact of the batch: drop it (no chaining, no logging). Nothing was
+            # handled, so no session holds these facts; and touching a session that was never created
+            # can crash the C extension, so leave the session alone.
+            sink.clear()
+            raise RuleEngineError(f"durable_rules handled none of {len(payload)} facts") from None
+        if self._runaway:
+            rules_seen = sorted({f"r{r}" for r in self._runaway})
+            self._runaway.clear()
+            sink.clear()
+            self._host.delete_state(self.ruleset_name, _SID)
+            raise RuleEngineError(
+                f"durable_rules kept firing {', '.join(rules_seen)}: runaway evaluation stopped"
+            )
+        try:
+            state = self._host.get_state(self.ruleset_name, _SID)
+            if isinstance(state, dict) and "exception" in state:
+                failure = "a rule action failed inside durable_rules"
         finally:
-            try:
-                state = self._host.get_state(self.ruleset_name, _SID)
-                if isinstance(state, dict) and "exception" in state:
-                    failure = "a rule action failed inside durable_rules"
-            except Exception:
-                state = None
-            try:
-                self._host.delete_state(self.ruleset_name, _SID)
-            except Exception:
-                failure = failure or "durable_rules could not reset its session"
+            # One fixed session per batch, always deleted: live sessions never pile up (1,024 max), no
+            # fact outlives its batch, and a parked action error cannot stick.
+            self._host.delete_state(self.ruleset_name, _SID)
         if failure is not None:
             sink.clear()
-            raise RuleEngineError(failure) from None
+            raise RuleEngineError(failure)
         for rule_id, index in sink:  # a set per case: the $or double fire collapses here
             results[index].add(rule_id)
         sink.clear()
+
+    def _budget_for(self, facts: int) -> int:
+        return facts * max(1, len(self.definition)) * 32 + 1000
 
     def __repr__(self) -> str:
         return f"DurableMatcher({self.ruleset_name!r}, rules={len(self.definition)})"

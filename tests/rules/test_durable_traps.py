@@ -12,7 +12,15 @@ import pytest
 import rules.engine as engine_module
 from rules import BackendUnavailable, FactError, RuleEngineError, compile_rules
 from rules.compiler import to_ir
-from tests.rules.factories import DURABLE, compiled, default_ruleset, story1_facts, story2_facts, story8_candidate, write_ruleset
+from tests.rules.factories import (
+    DURABLE,
+    compiled,
+    default_ruleset,
+    story1_facts,
+    story2_facts,
+    story8_candidate,
+    write_ruleset,
+)
 
 pytestmark = pytest.mark.skipif(not DURABLE, reason="durable_rules cannot be imported on this Python")
 
@@ -45,7 +53,9 @@ def test_five_thousand_evaluations_never_leak_sessions() -> None:
     for i in range(5000):
         assert rules.evaluate(facts[i % 3]) == expected[i % 3]
     m = matcher_of(rules)
-    assert m._host.get_facts(m.ruleset_name, "0") == []
+    native_engine = pytest.importorskip("durable_rules_engine")
+    with pytest.raises(native_engine.error):  # no session is left alive between evaluations
+        m._host.get_state(m.ruleset_name, "0")
 
 
 def test_or_double_fire_appears_once_in_the_trace(tmp_path: Path) -> None:
@@ -81,8 +91,12 @@ def test_facts_not_events_every_matching_rule_is_seen() -> None:
         {"unit": "NA", "band": "P1", "risk": 95.0, "org_grade": "D", "confidence": "low", "harm_floor": True}
     )
     assert d.escalation is not None
-    assert d.escalation.rules == ("weak-position-on-high-band", "low-confidence-high-band", "harm-floor-applied",
-                                  "very-high-risk")
+    assert d.escalation.rules == (
+        "weak-position-on-high-band",
+        "low-confidence-high-band",
+        "harm-floor-applied",
+        "very-high-risk",
+    )
 
 
 def test_unhandled_message_never_leaks_the_payload(caplog: pytest.LogCaptureFixture) -> None:
@@ -100,13 +114,22 @@ def test_unhandled_message_never_leaks_the_payload(caplog: pytest.LogCaptureFixt
     assert m.match([secret])  # the session was reset: the next batch works
 
 
-def test_exception_inside_an_action_does_not_stick() -> None:
-    rules = compiled("durable")
+def test_exception_inside_an_action_does_not_stick(monkeypatch: pytest.MonkeyPatch) -> None:
+    from durable import engine
+
+    rules = compile_rules(default_ruleset(), "durable")
     m = matcher_of(rules)
-    results: list[set[int]] = [set()]
-    # A fact without our index makes the action raise; durable parks the error in the session state.
+    route = next(r["id"] for r in rules.ir["rules"] if r["name"] == "east-bcus")
+    actions = m._host.get_ruleset(m.ruleset_name)._actions
+
+    def failing(c: Any) -> None:
+        raise RuntimeError("boom")
+
+    # durable_rules does not raise an action's exception: it parks it in the session state.
+    monkeypatch.setitem(actions, f"r{route}", engine.Promise(failing))
     with pytest.raises(RuleEngineError, match="a rule action failed"):
-        m._run([{"sid": "0", "unit": "NA"}], results)
+        rules.evaluate(story1_facts())
+    monkeypatch.undo()
     assert rules.evaluate(story1_facts()) == compiled("native").evaluate(story1_facts())
 
 
@@ -133,15 +156,21 @@ def test_recompiling_versions_reuses_them_and_memory_stays_flat(tmp_path: Path) 
 
 def test_cache_is_bounded(tmp_path: Path) -> None:
     for i in range(engine_module.CACHE_SIZE + 3):
-        path = write_ruleset(tmp_path / str(i), routing=f"default_route: {{hub: CENTRE}}\n# {i}\nrouting: []\n")
+        path = write_ruleset(
+            tmp_path / str(i), routing=f"default_route: {{hub: CENTRE}}\n# {i}\nrouting: []\n"
+        )
         compile_rules(__import__("rules").load_ruleset(path), "native")
     assert len(engine_module._cache) <= engine_module.CACHE_SIZE
 
 
 def test_threads_get_the_same_decisions_as_serial() -> None:
     rules = compiled("durable")
-    cases = [story1_facts(), story2_facts(), {"unit": "SCO-INT", "band": "P2", "confidence": "low"},
-             {"unit": "AS", "themes": ["knife_crime"], "band": "P3", "risk": 40.0}]
+    cases = [
+        story1_facts(),
+        story2_facts(),
+        {"unit": "SCO-INT", "band": "P2", "confidence": "low"},
+        {"unit": "AS", "themes": ["knife_crime"], "band": "P3", "risk": 40.0},
+    ]
     serial = rules.evaluate_many(cases * 25, cache=False)
     failures: list[str] = []
 
@@ -158,7 +187,9 @@ def test_threads_get_the_same_decisions_as_serial() -> None:
     assert failures == []
 
 
-def test_fallback_when_durable_cannot_import(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_fallback_when_durable_cannot_import(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     import rules.engine_durable as durable_module
 
     def broken() -> Any:
@@ -166,11 +197,54 @@ def test_fallback_when_durable_cannot_import(monkeypatch: pytest.MonkeyPatch, ca
 
     monkeypatch.setattr(durable_module, "import_durable", broken)
     monkeypatch.setattr(engine_module, "_warned", False)
+    monkeypatch.setattr(engine_module, "_cache", engine_module.OrderedDict())
     caplog.set_level(logging.WARNING, logger="rules")
     rules = compile_rules(default_ruleset())
     assert rules.backend == "native"
     assert "using the native backend" in rules.note and "native backend" in caplog.text
     with pytest.raises(BackendUnavailable):
-        compile_rules(default_ruleset().__class__(**{**default_ruleset().__dict__, "version": "rs-other"}), "durable")
+        compile_rules(
+            default_ruleset().__class__(**{**default_ruleset().__dict__, "version": "rs-other"}), "durable"
+        )
     with pytest.raises(ValueError, match="unknown rules backend"):
         compile_rules(default_ruleset(), "drools")
+
+
+def test_absence_only_condition_does_not_loop_on_session_state(tmp_path: Path) -> None:
+    # Found by the property test: "no band yet" alone matched durable's own state message, and every
+    # action's state update fired it again. Each rule now also requires the posted case's index.
+    path = write_ruleset(
+        tmp_path,
+        routing="""routing:
+  - name: unscored-to-north
+    when:
+      band: {exists: false}
+    then: {hub: NORTH}
+default_route: {hub: CENTRE}
+""",
+    )
+    rules = compile_rules(__import__("rules").load_ruleset(path), "durable")
+    assert rules.evaluate({"unit": "NE"}).route.hub == "NORTH"
+    assert rules.evaluate({"unit": "NE", "band": "P2"}).route.hub == "CENTRE"
+
+
+def test_a_runaway_evaluation_is_stopped_not_hung(monkeypatch: pytest.MonkeyPatch) -> None:
+    """durable_rules can re-fire a rule on its own session-state output forever (a rule made only of
+    absences, without our case-index guard, does). Such a loop must end in an error, never a hang, and
+    leave the engine usable."""
+    import rules.engine_durable as durable_backend
+
+    monkeypatch.setattr(
+        durable_backend,
+        "durable_ruleset",
+        lambda ir: {"r0": {"all": [{"m": {"$nex": {"band": 1}}}], "run": "r0"}},
+    )
+    looping = durable_backend.DurableMatcher({"rules": [{"id": 0, "when": {"all": []}}], "version": "loop"})
+    for _ in range(2):  # and again: the matcher does not wedge
+        with pytest.raises(
+            RuleEngineError, match=r"durable_rules kept firing r0: runaway evaluation stopped"
+        ):
+            looping.match([{"unit": "NE"}])
+    monkeypatch.undo()
+    decisions = compile_rules(default_ruleset(), backend="durable").evaluate(story1_facts())
+    assert decisions.route.hub == "EAST"

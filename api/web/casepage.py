@@ -1,0 +1,284 @@
+"""What the case page shows and the forms on it: the MoRiLE assessment and one form per legal action.
+
+Kept apart from the routes so the page can be rebuilt the same way after a successful action, a refused
+one (with the user's values and the errors beside their fields) or a conflict (with the current state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+from starlette.datastructures import FormData
+
+from api.views import decision_view
+from api.web.core import text, texts
+from api.web.rows import row
+from notifications.models import Delivery
+from rules import Matrix
+from workflow import access, accounts, queries
+from workflow.access import Principal
+from workflow.db import utcnow
+from workflow.lifecycle import GUARDS, OUTCOMES, STRANDS_4P
+from workflow.models import Case, CaseEvent, Escalation, Timer
+from workflow.reads import CaseView
+from workflow.rulesets import active_rulebook
+from workflow.schemas import TRIGGER_FIELDS
+
+ASSESSING = ("assess", "rescore")
+LABELS = {
+    "assess": "Assess (score with MoRiLE)",
+    "rescore": "Re-score",
+    "prioritise": "Prioritise",
+    "task": "Task to a hub and owner",
+    "review": "Record a review",
+    "continue": "Continue (next review cycle)",
+    "reassess": "Reassess (new intelligence)",
+    "close": "Close with an outcome",
+    "reject": "Reject",
+    "withdraw": "Withdraw",
+    "await_information": "Ask the requester for information (pauses the SLA)",
+    "information_received": "Information received (resumes the SLA)",
+}
+# The order fields appear in on an action's form.
+FIELD_ORDER = ("hub", "owner", "team", "outcome", "strands", "progress", "reason")
+# Fields the page collects for each action: the trigger's own fields, less the MoRiLE ones, which have
+# their own form (reassess takes the case back to `assessed`, where it is re-scored).
+ACTION_FIELDS = {
+    t: tuple(f for f in FIELD_ORDER if f in fields and f not in ("assessment", "rationale"))
+    for t, fields in TRIGGER_FIELDS.items()
+}
+_TASK_REQUIRES = ("owner",)
+
+
+def required_fields(trigger: str) -> frozenset[str]:
+    """Fields a trigger's guards insist on (marked as required on its form)."""
+    names = {
+        g.__name__.removeprefix("needs_") for g in GUARDS.get(trigger, ()) if g.__name__.startswith("needs_")
+    }
+    if trigger == "task":
+        names.update(_TASK_REQUIRES)
+    return frozenset(names)
+
+
+@dataclass
+class ActionForm:
+    trigger: str
+    label: str
+    fields: tuple[str, ...]
+    required: frozenset[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    open: bool = False  # shown expanded (it was just submitted and refused)
+
+
+@dataclass
+class AssessForm:
+    trigger: str
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    preview: dict[str, Any] | None = None
+
+
+def action_values(trigger: str, form: FormData) -> dict[str, Any]:
+    """The posted fields of `trigger`'s form, as the service takes them (blank fields left out)."""
+    data: dict[str, Any] = {}
+    for name in ACTION_FIELDS.get(trigger, ()):
+        if name == "strands":
+            chosen = texts(form, "strands")
+            if chosen:
+                data[name] = chosen
+        else:
+            value = text(form, name)
+            if value:
+                data[name] = value
+    return data
+
+
+# -- MoRiLE ----------------------------------------------------------------------------------------------
+
+INTELLIGENCE_KEYS = ("source", "grade", "handling")
+
+
+def assessment_form_values(form: FormData) -> dict[str, str]:
+    return {
+        k: v.strip()
+        for k, v in form.multi_items()
+        if isinstance(v, str) and (k.startswith("assessment.") or k in ("rationale", "reason"))
+    }
+
+
+def assessment_inputs(values: Mapping[str, str], matrix: Matrix) -> dict[str, Any]:
+    """MoRiLE inputs from the form's strings: numbers where they parse, the raw text where they do not
+    (so the scorer names the field), and blank fields left out (so it says they are missing)."""
+
+    def number(name: str) -> int | str | None:
+        raw = values.get(name, "")
+        if raw == "":
+            return None
+        return int(raw) if raw.lstrip("-").isdigit() else raw
+
+    inputs: dict[str, Any] = {}
+    harm = {d: number(f"assessment.harm.{d}") for d in matrix.dimensions}
+    inputs["harm"] = {d: v for d, v in harm.items() if v is not None}
+    for name in ("scope", "likelihood", "vulnerability", "capacity", "capability"):
+        value = number(f"assessment.{name}")
+        if value is not None:
+            inputs[name] = value
+    intel = {k: values.get(f"assessment.intelligence.{k}", "") for k in INTELLIGENCE_KEYS}
+    if any(intel.values()):
+        inputs["intelligence"] = {k: v for k, v in intel.items() if v}
+    if values.get("assessment.confidence"):
+        inputs["confidence"] = values["assessment.confidence"]
+    if values.get("assessment.confidence_reason"):
+        inputs["confidence_reason"] = values["assessment.confidence_reason"]
+    return inputs
+
+
+def values_from_inputs(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """Form values from stored MoRiLE inputs (a re-score starts from the latest assessment)."""
+    out: dict[str, str] = {}
+    for key, value in inputs.items():
+        if isinstance(value, Mapping):
+            for sub, inner in value.items():
+                out[f"assessment.{key}.{sub}"] = str(inner)
+        elif value is not None:
+            out[f"assessment.{key}"] = str(value)
+    return out
+
+
+def matrix_of(session: Session) -> Matrix:
+    return active_rulebook(session).matrix
+
+
+def score_preview(
+    session: Session, values: Mapping[str, str]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Score the form without storing anything: (breakdown, errors by field)."""
+    from workflow.errors import InvalidInput
+
+    book = active_rulebook(session)
+    try:
+        scored = book.score(assessment_inputs(values, book.matrix))
+    except InvalidInput as exc:
+        return None, {p.field: p.message for p in exc.problems}
+    return scored.payload, {}
+
+
+# -- the page ----------------------------------------------------------------------------------------------
+
+
+def event_summary(e: CaseEvent) -> str:
+    """One line saying what an event did, beyond its trigger and states."""
+    p = e.payload or {}
+    if "assessment" in p:
+        s = p["assessment"].get("score", {})
+        return f"band {s.get('band')} ({s.get('band_label')}), risk {s.get('risk')}/100"
+    parts = []
+    for key in ("hub", "owner", "team", "outcome", "progress", "until"):
+        if p.get(key):
+            parts.append(f"{key.replace('_', ' ')}: {p[key]}")
+    if p.get("strands"):
+        parts.append("4P: " + ", ".join(p["strands"]))
+    if "escalation" in p and isinstance(p["escalation"], Mapping):
+        esc = p["escalation"]
+        parts.append(f"escalated to {esc.get('level_name')}: {esc.get('reason')}")
+    elif "level" in p and e.trigger.startswith("escalation"):
+        parts.append(f"escalation level {p['level']}")
+    return "; ".join(parts)
+
+
+def case_context(
+    session: Session,
+    who: Principal,
+    view: CaseView,
+    *,
+    forms: Mapping[str, ActionForm] | None = None,
+    assess: AssessForm | None = None,
+) -> dict[str, Any]:
+    case: Case = view.case
+    assert case.id is not None
+    now = utcnow()
+    facts = {"state": case.state, "owner": case.owner, "requesting_unit": case.requesting_unit}
+    allowed = access.allowed_triggers(who, facts)
+    matrix = matrix_of(session)
+    actions: list[ActionForm] = []
+    assess_form: AssessForm | None = None
+    for trigger in allowed:
+        if trigger in ASSESSING:
+            if assess is not None and assess.trigger == trigger:
+                assess_form = assess
+            else:
+                start = values_from_inputs(view.assessments[-1].inputs) if view.assessments else {}
+                assess_form = AssessForm(trigger, start)
+            continue
+        given = (forms or {}).get(trigger)
+        actions.append(
+            given
+            or ActionForm(
+                trigger,
+                LABELS.get(trigger, trigger),
+                ACTION_FIELDS.get(trigger, ()),
+                required_fields(trigger),
+                values={"hub": case.hub or ""} if trigger == "task" else {},
+            )
+        )
+    staff = [
+        u
+        for u in accounts.list_users(session)
+        if u.active and ("case_owner" in u.roles or "supervisor" in u.roles)
+    ]
+    hubs = [h for h in accounts.list_hubs(session) if h.active]
+    timers = (
+        session.execute(
+            select(Timer)
+            .where(col(Timer.case_id) == case.id, col(Timer.status) == "pending")
+            .order_by(col(Timer.due_at))
+        )
+        .scalars()
+        .all()
+    )
+    escalations = (
+        session.execute(
+            select(Escalation)
+            .where(col(Escalation.case_id) == case.id)
+            .order_by(col(Escalation.raised_at).desc())
+        )
+        .scalars()
+        .all()
+    )
+    deliveries = (
+        session.execute(
+            select(Delivery)
+            .where(col(Delivery.case_id) == case.id)
+            .order_by(col(Delivery.id).desc())
+            .limit(100)
+        )
+        .scalars()
+        .all()
+    )
+    events: Sequence[CaseEvent] = queries.history(session, case_id=case.id)
+    return {
+        "title": f"{case.reference} {case.title}",
+        "case": case,
+        "row": row(case, now),
+        "assessments": list(reversed(view.assessments)),
+        "latest": view.assessments[-1] if view.assessments else None,
+        "decisions": [decision_view(d) for d in reversed(view.decisions)],
+        "events": list(reversed(events)),
+        "event_summary": event_summary,
+        "timers": timers,
+        "escalations": escalations,
+        "deliveries": deliveries,
+        "actions": actions,
+        "assess": assess_form,
+        "matrix": matrix,
+        "staff": staff,
+        "hubs": hubs,
+        "outcomes": OUTCOMES,
+        "strands": STRANDS_4P,
+        "may_escalate": who.has("supervisor"),
+    }

@@ -1,0 +1,121 @@
+"""Geometry for the dashboard's SVG pictures, drawn by the template (no chart library, no CDN).
+
+Python decides sizes and positions; the Jinja template writes the elements, so every label passes
+through autoescaping like any other text on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rules import Matrix
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    y: float
+    width: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    bars: list[Bar]
+    width: int
+    height: int
+    label_width: int
+    bar_height: int
+
+    @property
+    def empty(self) -> bool:
+        return not any(b.value for b in self.bars)
+
+
+def bar_chart(title: str, series: Mapping[str, int], *, width: int = 520, label_width: int = 150) -> BarChart:
+    bar_height, gap, top = 22, 8, 8
+    peak = max([*series.values(), 1])
+    room = width - label_width - 60
+    bars = [
+        Bar(label, value, top + i * (bar_height + gap), room * value / peak)
+        for i, (label, value) in enumerate(series.items())
+    ]
+    height = top * 2 + max(len(bars), 1) * (bar_height + gap)
+    return BarChart(title, bars, width, height, label_width, bar_height)
+
+
+@dataclass(frozen=True)
+class Cell:
+    x: float
+    y: float
+    count: int
+    band: str
+    harm_from: float
+    harm_to: float
+    likelihood: int
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    cells: list[Cell]
+    columns: list[tuple[float, str]]  # (x centre, label)
+    rows: list[tuple[float, int]]  # (y centre, likelihood total)
+    cell_w: int
+    cell_h: int
+    left: int
+    top: int
+    width: int
+    height: int
+    total: int
+    bands: list[tuple[str, str]]
+
+
+def heatmap(matrix: Matrix, counts: Mapping[tuple[float, int], int], *, bin_width: float = 5.0) -> Heatmap:
+    """Open cases per (harm total bin, likelihood total), each cell coloured by the band its middle
+    scores under `matrix` (and labelled with that band, so colour is never the only signal)."""
+    harm_max = matrix.harm_total_max
+    like_max = matrix.likelihood_total_max
+    n_bins = max(1, int(-(-harm_max // bin_width)))
+    binned: dict[tuple[int, int], int] = {}
+    for (harm_total, likelihood_total), n in counts.items():
+        index = min(int(harm_total // bin_width), n_bins - 1)
+        binned[(index, likelihood_total)] = binned.get((index, likelihood_total), 0) + n
+    cell_w, cell_h, left, top = 52, 44, 64, 16
+    cells = []
+    for row_index, likelihood in enumerate(range(like_max, 0, -1)):
+        for index in range(n_bins):
+            low, high = index * bin_width, min((index + 1) * bin_width, harm_max)
+            middle = (low + high) / 2
+            risk = middle * likelihood * 100 / matrix.risk_raw_max
+            band = next(b.band for b in matrix.bands if risk >= b.min_risk)
+            cells.append(
+                Cell(
+                    left + index * cell_w,
+                    top + row_index * cell_h,
+                    binned.get((index, likelihood), 0),
+                    band,
+                    low,
+                    high,
+                    likelihood,
+                )
+            )
+    columns = [
+        (left + i * cell_w + cell_w / 2, f"{i * bin_width:g}\u2013{min((i + 1) * bin_width, harm_max):g}")
+        for i in range(n_bins)
+    ]
+    rows = [(top + i * cell_h + cell_h / 2, lk) for i, lk in enumerate(range(like_max, 0, -1))]
+    return Heatmap(
+        cells,
+        columns,
+        rows,
+        cell_w,
+        cell_h,
+        left,
+        top,
+        left + n_bins * cell_w + 10,
+        top + like_max * cell_h + 56,
+        sum(counts.values()),
+        [(b.band, b.label) for b in matrix.bands],
+    )

@@ -1,0 +1,177 @@
+"""The dashboard: the MoRiLE risk matrix heatmap of the open caseload, cases per state and per hub,
+overdue reviews and open escalations, as server-made SVG. Counts cover only what the viewer may see.
+
+Each viewer's figures are kept for a short while: they aggregate the whole open caseload, a picture a
+few seconds old is as good as a fresh one, and a room of people reloading it must not each re-count it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import and_, func, select
+from sqlmodel import Session
+
+from api.deps import SessionDep
+from api.web.charts import BarChart, Heatmap, bar_chart, heatmap
+from api.web.core import WebRoute, WebUser, label, render
+from api.web.rows import CASE
+from workflow import access
+from workflow.access import STAFF_ROLES, Forbidden, Principal
+from workflow.db import utcnow
+from workflow.escalations import OPEN as OPEN_ESCALATION
+from workflow.lifecycle import OPEN_STATES, State
+from workflow.models import Assessment, Escalation
+from workflow.rulesets import active_rulebook
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
+ASSESSMENT = Assessment.__table__  # type: ignore[attr-defined]
+ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
+FRESH_FOR = 20.0  # seconds
+
+
+@dataclass(frozen=True)
+class Figures:
+    at: datetime
+    heatmap: Heatmap
+    states: BarChart
+    hubs: BarChart
+    overdue: BarChart
+    escalations: BarChart
+    overdue_total: int
+    escalations_total: int
+    open_total: int
+
+
+_cache: dict[tuple[Any, ...], tuple[float, Figures]] = {}
+_lock = threading.Lock()
+
+
+def _figures(session: Session, who: Principal) -> Figures:
+    now = utcnow()
+    seen = access.visible(who)
+    # One pass over the (state, hub) index gives both the states and the open load per hub.
+    by_state: dict[str, int] = {}
+    open_by_hub: dict[str | None, int] = {}
+    for state, hub, n in session.execute(
+        select(CASE.c.state, CASE.c.hub, func.count()).where(seen).group_by(CASE.c.state, CASE.c.hub)
+    ).all():
+        by_state[state] = by_state.get(state, 0) + n
+        if state in OPEN_STATES:
+            open_by_hub[hub] = open_by_hub.get(hub, 0) + n
+    overdue = dict(
+        session.execute(
+            select(CASE.c.hub, func.count())
+            .where(CASE.c.state == State.TASKED.value, CASE.c.review_due_at < now, seen)
+            .group_by(CASE.c.hub)
+        ).all()
+    )
+    levels = dict(
+        session.execute(
+            select(ESCALATION.c.level_name, func.count())
+            .select_from(ESCALATION.join(CASE, CASE.c.id == ESCALATION.c.case_id))
+            .where(ESCALATION.c.status.in_(OPEN_ESCALATION), seen)
+            .group_by(ESCALATION.c.level_name)
+        ).all()
+    )
+    # The latest assessment of each open case (the one its band comes from), found by the unique
+    # (case_id, seq) index; grouped by exact totals, which take few distinct values, binned in Python.
+    newer = ASSESSMENT.alias("newer")
+    latest = (
+        select(func.max(newer.c.seq)).where(newer.c.case_id == CASE.c.id).correlate(CASE).scalar_subquery()
+    )
+    cells = session.execute(
+        select(ASSESSMENT.c.harm_total, ASSESSMENT.c.likelihood_total, func.count())
+        .select_from(
+            CASE.join(ASSESSMENT, and_(ASSESSMENT.c.case_id == CASE.c.id, ASSESSMENT.c.seq == latest))
+        )
+        .where(CASE.c.state.in_(OPEN_STATES), seen)
+        .group_by(ASSESSMENT.c.harm_total, ASSESSMENT.c.likelihood_total)
+    ).all()
+    matrix = active_rulebook(session).matrix
+    return Figures(
+        at=now,
+        heatmap=heatmap(matrix, {(float(h), int(lk)): n for h, lk, n in cells}),
+        states=bar_chart("Cases per state", {label(s.value): by_state.get(s.value, 0) for s in State}),
+        hubs=bar_chart(
+            "Open cases per hub",
+            {(h or "not routed"): n for h, n in sorted(open_by_hub.items(), key=_hub_key)},
+        ),
+        overdue=bar_chart(
+            "Overdue reviews per hub", {(h or "none"): n for h, n in sorted(overdue.items(), key=_hub_key)}
+        ),
+        escalations=bar_chart("Open escalations per level", {str(k): v for k, v in sorted(levels.items())}),
+        overdue_total=sum(overdue.values()),
+        escalations_total=sum(levels.values()),
+        open_total=sum(open_by_hub.values()),
+    )
+
+
+def _hub_key(item: tuple[Any, int]) -> str:
+    return item[0] or ""
+
+
+def scope_key(who: Principal) -> tuple[Any, ...]:
+    """Everything `access.visible` looks at, so people who see the same cases share one set of figures
+    (every centre analyst shares one) and people who see different ones never do."""
+    if who.sees_everything:
+        return ("all", who.markings())
+    hub_staff = bool(who.roles & STAFF_ROLES) and who.hub_code is not None
+    return (
+        who.markings(),
+        who.hub_code if hub_staff else None,
+        who.username if hub_staff else None,  # hub staff also see the cases they own
+        who.unit_code if who.has("requester") else None,
+    )
+
+
+def figures(session: Session, who: Principal) -> Figures:
+    key = scope_key(who)
+    with _lock:
+        kept = _cache.get(key)
+    if kept is not None and time.monotonic() - kept[0] < FRESH_FOR:
+        return kept[1]
+    made = _figures(session, who)
+    with _lock:
+        if len(_cache) > 1000:  # many distinct viewers: start over rather than grow without bound
+            _cache.clear()
+        _cache[key] = (time.monotonic(), made)
+    return made
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, session: SessionDep, who: WebUser) -> Response:
+    matrix = active_rulebook(session).matrix
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "title": "Dashboard",
+            "f": figures(session, who),
+            "matrix": matrix,
+            "reports": who.sees_everything,
+        },
+        # Counts only: no case's content is on this page.
+        marking="OFFICIAL",
+    )
+
+
+@router.get("/reports/evaluation")
+def evaluation(request: Request, session: SessionDep, who: WebUser) -> Response:
+    """The pathfinder evaluation (story 9), as `sctac report --format html` renders it. It counts every
+    case in the event log, so only people who may see every case may open it."""
+    if not who.sees_everything:
+        raise Forbidden("the evaluation covers every case: it is for centre staff and admins")
+    from api.cli_demo import render_html
+    from workflow import reports
+
+    html = render_html(reports.evaluation(session))
+    # The report is a self-contained document with its own stylesheet inline.
+    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})

@@ -1,0 +1,156 @@
+"""New requests from a BCU or specialist unit (story 1), and the unit's own requests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+
+from api.deps import SessionDep, Writer
+from api.web.core import (
+    PostedForm,
+    WebRoute,
+    WebUser,
+    highest_marking,
+    needs,
+    redirect,
+    render,
+    text,
+    texts,
+    with_query,
+)
+from api.web.rows import rows
+from workflow import access, reads, service
+from workflow.access import MARKINGS, Forbidden, Principal
+from workflow.db import utcnow
+from workflow.errors import InvalidInput
+from workflow.models import Hub
+from workflow.rulesets import active_rulebook
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
+FIELDS = (
+    "title",
+    "summary",
+    "target_type",
+    "target_name",
+    "themes",
+    "capabilities",
+    "tags",
+    "protective_marking",
+)
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    who: Principal,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    ruleset = active_rulebook(session).ruleset
+    return render(
+        request,
+        "request_new.html",
+        {
+            "title": "New request",
+            "values": values or {"themes": [], "capabilities": [], "protective_marking": "OFFICIAL"},
+            "errors": errors or {},
+            "target_types": ruleset.target_types,
+            "themes": ruleset.themes,
+            "capabilities": ruleset.capabilities,
+            "markings": who.markings(),
+            "unit": ruleset.units.get(who.unit_code or ""),
+        },
+        status=status,
+        marking=highest_marking([(values or {}).get("protective_marking")]),
+    )
+
+
+@router.get("/requests/new")
+def new_request(request: Request, session: SessionDep, who: WebUser) -> Response:
+    needs(who, "requester")
+    return _form_page(request, session, who)
+
+
+@router.post("/requests/new")
+def submit(request: Request, session: SessionDep, who: WebUser, lock: Writer, form: PostedForm) -> Response:
+    needs(who, "requester")
+    access.require(who, "submit", {"requesting_unit": who.unit_code})
+    values: dict[str, Any] = {
+        "title": text(form, "title", 400),
+        "summary": text(form, "summary", 40000),
+        "target_type": text(form, "target_type", 64),
+        "target_name": text(form, "target_name", 400),
+        "themes": texts(form, "themes"),
+        "capabilities": texts(form, "capabilities"),
+        "tags": text(form, "tags", 2000),
+        "protective_marking": text(form, "protective_marking", 32) or "OFFICIAL",
+    }
+    errors: dict[str, str] = {}
+    marking = values["protective_marking"]
+    if marking not in MARKINGS:
+        errors["protective_marking"] = f"choose one of {', '.join(MARKINGS)}"
+    elif not access.covers(who, marking):
+        errors["protective_marking"] = f"your clearance ({who.clearance}) does not cover {marking}"
+    data = {
+        **values,
+        "tags": [t.strip() for t in values["tags"].split(",") if t.strip()],
+        "requesting_unit": who.unit_code,
+    }
+    if not errors:
+        try:
+            with lock:
+                done = service.submit_case(session, request=data, actor=who.username)
+        except InvalidInput as exc:
+            session.rollback()
+            # The service stops at the first kind of problem (shape, then vocabulary); the form shows both.
+            vocabulary = active_rulebook(session).vocabulary_problems(
+                target_type=data["target_type"], themes=data["themes"], capabilities=data["capabilities"]
+            )
+            for p in [*exc.problems, *vocabulary]:
+                if p.field.split(".", 1)[0] in errors and p in vocabulary:
+                    continue
+                # themes.2 is the third theme ticked: the message belongs beside the themes group.
+                name = p.field.split(".", 1)[0]
+                errors[name] = f"{errors[name]}; {p.message}" if name in errors else p.message
+        else:
+            return redirect(f"/requests/{done.case_id}/submitted")
+    return _form_page(request, session, who, values=values, errors=errors, status=422)
+
+
+@router.get("/requests/{case_id}/submitted")
+def submitted(
+    request: Request, session: SessionDep, who: WebUser, case_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    case = reads.visible_case(session, who=who, case_id=case_id)
+    if case.created_by != who.username:
+        raise Forbidden("this confirmation is for the person who submitted the request")
+    hub = session.get(Hub, case.hub) if case.hub else None
+    return render(
+        request,
+        "request_done.html",
+        {"title": f"Request {case.reference} submitted", "case": case, "hub": hub},
+        marking=case.protective_marking,
+    )
+
+
+@router.get("/requests")
+def unit_requests(request: Request, session: SessionDep, who: WebUser, cursor: str | None = None) -> Response:
+    needs(who, "requester")
+    page = reads.search_cases(session, who=who, unit=who.unit_code, cursor=cursor or None, limit=50)
+    shown = rows(page.items, utcnow())
+    return render(
+        request,
+        "requests.html",
+        {
+            "title": "My unit's requests",
+            "rows": shown,
+            "next_url": with_query("/requests", cursor=page.next_cursor) if page.next_cursor else None,
+            "first_url": "/requests" if cursor else None,
+        },
+        marking=highest_marking([r.case.protective_marking for r in shown]),
+    )
