@@ -245,17 +245,21 @@ class Decider:
                 self._escalation_cache[esc_ids] = head
         return head
 
-    def decide(self, facts: Mapping[str, Any], matched: Collection[int], backend: str) -> Decisions:
+    def decide(
+        self, facts: Mapping[str, Any], matched: Collection[int], backend: str, trace: bool = True
+    ) -> Decisions:
         fired = self._fired
         route_id = next(i for i in self.routing if i in matched)  # the default route always matches
-        trace = [fired(route_id, facts)]
+        steps = [fired(route_id, facts)] if trace else []
         escalation = None
         esc_ids = tuple([i for i in self.escalation if i in matched])
         if esc_ids:
             top, name, handler, names = self._escalation_head(esc_ids)
             reasons = tuple([self._reason(i, facts) for i in esc_ids])
             escalation = Escalation(top, name, handler, reasons, names)
-            trace.extend([fired(i, facts) for i in esc_ids])
+            if trace:
+                steps.extend([fired(i, facts) for i in esc_ids])
         policy, policy_ids = self._policy(self.policy_set.intersection(matched))
-        trace.extend([fired(i, facts) for i in policy_ids])
-        return Decisions(self.version, self.routes[route_id], escalation, policy, tuple(trace), backend)
+        if trace:
+            steps.extend([fired(i, facts) for i in policy_ids])
+        return Decisions(self.version, self.routes[route_id], escalation, policy, tuple(steps), backend)

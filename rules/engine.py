@@ -65,17 +65,21 @@ class CompiledRules:
         (matched,) = self._matcher.match([typed])
         return self._decider.decide(typed, matched, self.backend)
 
-    def evaluate_many(self, facts: Iterable[Mapping[str, Any]], *, cache: bool = True) -> list[Decisions]:
+    def evaluate_many(
+        self, facts: Iterable[Mapping[str, Any]], *, cache: bool = True, trace: bool = True
+    ) -> list[Decisions]:
         """Evaluate a batch. With ``cache`` (the default) the engine is asked once per class of cases
         that no rule can tell apart (same side of every constant the rules mention, see
         rules/partition.py) and the answer reused inside this batch; traces still show each case's
-        own values. ``cache=False`` sends every case to the engine."""
+        own values. ``cache=False`` sends every case to the engine. ``trace=False`` leaves the trace
+        empty (for bulk comparisons such as a preview)."""
         typer = self._typer
         typed = [typer(f) for f in facts]
         decide = self._decider.decide
         backend = self.backend
         if not (cache and self._matcher.cacheable):
-            return [decide(t, m, backend) for t, m in zip(typed, self._matcher.match(typed), strict=True)]
+            matches = self._matcher.match(typed)
+            return [decide(t, m, backend, trace) for t, m in zip(typed, matches, strict=True)]
         section_keys = []
         wanted: dict[int, None] = {}
         for partition, _ in self._sections:
@@ -97,7 +101,7 @@ class CompiledRules:
         (route_keys, _), (esc_keys, _), (policy_keys, _) = section_keys
         route_of, esc_of, policy_of = lookups
         return [
-            decide(t, route_of[a] | esc_of[b] | policy_of[c], backend)
+            decide(t, route_of[a] | esc_of[b] | policy_of[c], backend, trace)
             for t, a, b, c in zip(typed, route_keys, esc_keys, policy_keys, strict=True)
         ]
 

@@ -97,7 +97,8 @@ class Preview:
 
 def _evaluate(rules: CompiledRules, facts: list[Mapping[str, Any]]) -> list[Decisions | str]:
     try:
-        return list(rules.evaluate_many(facts))
+        # No trace in bulk: only changed cases need one, and they are re-evaluated below.
+        return list(rules.evaluate_many(facts, trace=False))
     except FactError:
         pass
     out: list[Decisions | str] = []
@@ -123,9 +124,9 @@ def preview(
         facts.append(case_facts)
     before = _evaluate(current, facts)
     after = _evaluate(candidate, facts)
-    changes: list[CaseChange] = []
+    changed: list[tuple[int, str, tuple[str, ...], Decisions, Decisions]] = []
     errors: list[tuple[str, str]] = []
-    for ref, old, new in zip(refs, before, after, strict=True):
+    for index, (ref, old, new) in enumerate(zip(refs, before, after, strict=True)):
         if isinstance(new, str):
             errors.append((ref, new))
             continue
@@ -142,25 +143,30 @@ def preview(
             kinds.append("de-escalate")
         elif lv_old != lv_new:
             kinds.append("level")
-        sla_old, sla_new = _sla(old), _sla(new)
-        if sla_old != sla_new:
+        if old.policy.sla != new.policy.sla:
             kinds.append("sla")
         if old.policy.review_days != new.policy.review_days:
             kinds.append("review")
         if kinds:
-            changes.append(
-                CaseChange(
-                    reference=ref,
-                    kinds=tuple(kinds),
-                    route_from=old.route.hub,
-                    route_to=new.route.hub,
-                    level_from=lv_old,
-                    level_to=lv_new,
-                    sla_from={k: v for k, v in sla_old.items() if sla_new[k] != v},
-                    sla_to={k: v for k, v in sla_new.items() if sla_old[k] != v},
-                    review_from=old.policy.review_days,
-                    review_to=new.policy.review_days,
-                    rules_to=tuple(f.rule for f in new.trace),
-                )
+            changed.append((index, ref, tuple(kinds), old, new))
+    # Only changed cases need the candidate's trace: one batch for all of them.
+    traces = candidate.evaluate_many([facts[index] for index, *_ in changed])
+    changes: list[CaseChange] = []
+    for (_, ref, what, old, new), traced in zip(changed, traces, strict=True):
+        sla_old, sla_new = _sla(old), _sla(new)
+        changes.append(
+            CaseChange(
+                reference=ref,
+                kinds=what,
+                route_from=old.route.hub,
+                route_to=new.route.hub,
+                level_from=old.escalation.level if old.escalation else None,
+                level_to=new.escalation.level if new.escalation else None,
+                sla_from={k: v for k, v in sla_old.items() if sla_new[k] != v},
+                sla_to={k: v for k, v in sla_new.items() if sla_old[k] != v},
+                review_from=old.policy.review_days,
+                review_to=new.policy.review_days,
+                rules_to=tuple(f.rule for f in traced.trace),
             )
+        )
     return Preview(current.version, candidate.version, len(refs), tuple(changes), tuple(errors))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ BACKEND_PARAMS = [
 ]
 
 
+@functools.cache
 def default_ruleset() -> Ruleset:
-    return load_ruleset(DEFAULT_RULES)
+    return load_ruleset(DEFAULT_RULES)  # frozen: safe to share between tests
 
 
 def compiled(backend: str, ruleset: Ruleset | None = None) -> CompiledRules:
@@ -53,12 +55,11 @@ def story8_candidate(tmp: Path) -> Ruleset:
 def write_ruleset(tmp: Path, routing: str = "", escalation: str = "", policy: str = "") -> Path:
     """The default reference data with the given rule sections (YAML text) in their own files."""
     target = tmp / "generated"
-    target.mkdir(exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     shutil.copy(DEFAULT_RULES / "reference.yaml", target)
     (target / "routing.yaml").write_text(routing or "default_route: {hub: CENTRE}\n")
     (target / "escalation.yaml").write_text(
-        escalation
-        or "escalation_levels:\n  - {level: 1, name: hub supervisor, handler: hub_supervisor}\n"
+        escalation or "escalation_levels:\n  - {level: 1, name: hub supervisor, handler: hub_supervisor}\n"
     )
     (target / "policy.yaml").write_text(policy or (DEFAULT_RULES / "policy.yaml").read_text())
     return target

@@ -76,9 +76,14 @@ def test_default_rules_native_equals_durable(batch: list[dict[str, Any]]) -> Non
 def leaf() -> st.SearchStrategy[dict[str, Any]]:
     enum = st.one_of(
         st.builds(lambda v: {"unit": v}, st.sampled_from(UNITS)),
-        st.builds(lambda v: {"unit": v}, st.lists(st.sampled_from(UNITS), min_size=1, max_size=3, unique=True)),
+        st.builds(
+            lambda v: {"unit": v}, st.lists(st.sampled_from(UNITS), min_size=1, max_size=3, unique=True)
+        ),
         st.builds(lambda v: {"band": {"!=": v}}, st.sampled_from(BANDS)),
-        st.builds(lambda v: {"band": {"in": v}}, st.lists(st.sampled_from(BANDS), min_size=1, max_size=2, unique=True)),
+        st.builds(
+            lambda v: {"band": {"in": v}},
+            st.lists(st.sampled_from(BANDS), min_size=1, max_size=2, unique=True),
+        ),
         st.builds(lambda b: {"band": {"exists": b}}, st.booleans()),
         st.builds(lambda v: {"unit_kind": v}, st.sampled_from(["bcu", "specialist"])),
         st.builds(lambda v: {"org_grade": v}, st.sampled_from(ORG_GRADES)),
@@ -113,26 +118,45 @@ conditions = st.recursive(
 def rule_list(section: str, then: st.SearchStrategy[Any]) -> st.SearchStrategy[list[dict[str, Any]]]:
     return st.lists(
         st.tuples(conditions, then, st.integers(min_value=0, max_value=3)), min_size=1, max_size=5
-    ).map(lambda rows: [{"name": f"{section}-{i}", "priority": p, "when": w, "then": t} for i, (w, t, p) in enumerate(rows)])
+    ).map(
+        lambda rows: [
+            {"name": f"{section}-{i}", "priority": p, "when": w, "then": t}
+            for i, (w, t, p) in enumerate(rows)
+        ]
+    )
 
 
 rulesets = st.tuples(
     rule_list("route", st.builds(lambda h: {"hub": h}, st.sampled_from(["NORTH", "SOUTH", "EAST", "WEST"]))),
-    rule_list("esc", st.builds(lambda lv: {"level": lv, "reason": "risk {risk} band {band}"}, st.sampled_from([1, 2]))),
+    rule_list(
+        "esc",
+        st.builds(lambda lv: {"level": lv, "reason": "risk {risk} band {band}"}, st.sampled_from([1, 2])),
+    ),
     rule_list("pol", st.builds(lambda d: {"review_days": d}, st.sampled_from([7, 14, 28]))),
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(rulesets, st.lists(facts_strategy, min_size=1, max_size=25))
-def test_generated_rulesets_native_equals_durable(tmp_path: Path, spec: Any, batch: list[dict[str, Any]]) -> None:
+def test_generated_rulesets_native_equals_durable(
+    tmp_path: Path, spec: Any, batch: list[dict[str, Any]]
+) -> None:
     routing, escalation, policy = spec
-    levels = [{"level": 1, "name": "one", "handler": "hub_supervisor"}, {"level": 2, "name": "two", "handler": "tasking_chair"}]
+    levels = [
+        {"level": 1, "name": "one", "handler": "hub_supervisor"},
+        {"level": 2, "name": "two", "handler": "tasking_chair"},
+    ]
     path = write_ruleset(
         tmp_path,
         routing=json.dumps({"routing": routing, "default_route": {"hub": "CENTRE"}}),
         escalation=json.dumps({"escalation_levels": levels, "escalation": escalation}),
-        policy=(Path(__file__).resolve().parents[2] / "rules" / "default" / "policy.yaml").read_text().split("policy:\n")[0]
+        policy=(Path(__file__).resolve().parents[2] / "rules" / "default" / "policy.yaml")
+        .read_text()
+        .split("policy:\n")[0]
         + "policy: "
         + json.dumps(policy),
     )

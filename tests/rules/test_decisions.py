@@ -53,8 +53,9 @@ def test_story8_preview(backend: str, tmp_path: Path) -> None:
     golden = read(GOLDEN / "story8" / "preview.yaml")
     current = compiled(backend)
     candidate = compile_rules(story8_candidate(tmp_path), backend)
-    result = preview(current=current, candidate=candidate,
-                     cases=[(c["reference"], c["facts"]) for c in golden["cases"]])
+    result = preview(
+        current=current, candidate=candidate, cases=[(c["reference"], c["facts"]) for c in golden["cases"]]
+    )
     assert result.summary() == golden["expected"]["summary"]
     assert [c.reference for c in result.of_kind("reroute")] == golden["expected"]["rerouted"]
     assert all(golden["expected"]["rules"] in c.rules_to for c in result.changes)
@@ -78,8 +79,14 @@ def test_preview_reports_escalation_and_timing_changes(backend: str, tmp_path: P
 
     candidate = compile_rules(load_ruleset(rules_dir), backend)
     cases = [
-        ("A", {"unit": "NA", "band": "P1", "risk": 80.0, "org_grade": "A", "confidence": "high"}),  # new level 2
-        ("B", {"unit": "NA", "band": "P2", "risk": 55.0, "org_grade": "A", "confidence": "high"}),  # review 28 -> 21
+        (
+            "A",
+            {"unit": "NA", "band": "P1", "risk": 80.0, "org_grade": "A", "confidence": "high"},
+        ),  # new level 2
+        (
+            "B",
+            {"unit": "NA", "band": "P2", "risk": 55.0, "org_grade": "A", "confidence": "high"},
+        ),  # review 28 -> 21
         ("C", {"unit": "NA", "band": "P3", "risk": 30.0}),  # unchanged
         ("D", {"unit": "NA", "risk": "high"}),  # cannot be evaluated
     ]

@@ -67,8 +67,15 @@ def test_p1_with_capability_d_escalates_the_response() -> None:
 def test_band_thresholds() -> None:
     # harm 5 x scope 1 x likelihood 5 (no uplift) = 25 raw = 6.9 -> P4; the boundaries come from the file.
     m = default_matrix()
-    low = score(m, inputs(harm={"physical": 2, "psychological": 1, "financial": 1, "community": 1, "environmental": 0},
-                          scope=1, likelihood=5, vulnerability=0))
+    low = score(
+        m,
+        inputs(
+            harm={"physical": 2, "psychological": 1, "financial": 1, "community": 1, "environmental": 0},
+            scope=1,
+            likelihood=5,
+            vulnerability=0,
+        ),
+    )
     assert (low.risk, low.band, low.band_label) == (6.9, "P4", "Standard")
     # 20 x 3.0 = 60 x 3 = 180 raw -> exactly 50.0 -> P2 (>= 50).
     edge = score(m, inputs(harm={d: 4 for d in m.dimensions}, scope=4, likelihood=3, vulnerability=0))
@@ -79,8 +86,12 @@ def test_critical_harm_floor_lifts_to_p2() -> None:
     # physical 4 alone: harm 4 x1.0 = 4 x likelihood 1 = 4 raw -> 1.1 -> P4 computed, floored to P2.
     s = score(
         default_matrix(),
-        inputs(harm={"physical": 4, "psychological": 0, "financial": 0, "community": 0, "environmental": 0},
-               scope=1, likelihood=1, vulnerability=0),
+        inputs(
+            harm={"physical": 4, "psychological": 0, "financial": 0, "community": 0, "environmental": 0},
+            scope=1,
+            likelihood=1,
+            vulnerability=0,
+        ),
     )
     assert (s.risk, s.band_computed, s.band, s.floor_applied) == (1.1, "P4", "P2", True)
     assert s.harm_floor_dimensions == ("physical",)
@@ -89,12 +100,21 @@ def test_critical_harm_floor_lifts_to_p2() -> None:
 
 @pytest.mark.parametrize(
     ("source", "grade", "expected"),
-    [("1", "A", "high"), ("1", "B", "high"), ("1", "C", "medium"), ("2", "A", "medium"), ("2", "D", "low"),
-     ("3", "A", "low"), ("1", "E", "low")],
+    [
+        ("1", "A", "high"),
+        ("1", "B", "high"),
+        ("1", "C", "medium"),
+        ("2", "A", "medium"),
+        ("2", "D", "low"),
+        ("3", "A", "low"),
+        ("1", "E", "low"),
+    ],
 )
 def test_confidence_suggested_from_3x5x2(source: str, grade: str, expected: str) -> None:
     for handling in ("P", "C"):  # handling governs sharing, not belief
-        s = score(default_matrix(), inputs(intelligence={"source": source, "grade": grade, "handling": handling}))
+        s = score(
+            default_matrix(), inputs(intelligence={"source": source, "grade": grade, "handling": handling})
+        )
         assert (s.confidence, s.confidence_suggested, s.confidence_overridden) == (expected, expected, False)
 
 
@@ -118,13 +138,19 @@ def test_confidence_without_grades_must_be_given() -> None:
     del no_intel["intelligence"]
     with pytest.raises(ScoreInputError) as raised:
         score(m, no_intel)
-    assert raised.value.problems == (("confidence", "required when no intelligence grades are given (low, medium, high)"),)
+    assert raised.value.problems == (
+        ("confidence", "required when no intelligence grades are given (low, medium, high)"),
+    )
     s = score(m, {**no_intel, "confidence": "medium"})
     assert (s.confidence, s.confidence_suggested, s.intelligence) == ("medium", None, None)
 
 
-@pytest.mark.parametrize(("capacity", "capability", "grade"), [(1, 1, "A"), (2, 1, "B"), (1, 3, "C"), (4, 2, "D")])
-def test_org_grade_is_the_worse_of_capacity_and_capability(capacity: int, capability: int, grade: str) -> None:
+@pytest.mark.parametrize(
+    ("capacity", "capability", "grade"), [(1, 1, "A"), (2, 1, "B"), (1, 3, "C"), (4, 2, "D")]
+)
+def test_org_grade_is_the_worse_of_capacity_and_capability(
+    capacity: int, capability: int, grade: str
+) -> None:
     assert score(default_matrix(), inputs(capacity=capacity, capability=capability)).org_grade == grade
 
 
@@ -148,28 +174,45 @@ def test_every_input_problem_is_reported_at_once() -> None:
         score(default_matrix(), bad)
     harm = "an integer 0–4 (none, low, moderate, substantial, critical)"  # noqa: RUF001 - as users read it
     assert list(raised.value.problems) == [
-        ("extra", "unknown field (allowed: capability, capacity, confidence, confidence_reason, harm, "
-                  "intelligence, likelihood, scope, vulnerability)"),
+        (
+            "extra",
+            "unknown field (allowed: capability, capacity, confidence, confidence_reason, harm, "
+            "intelligence, likelihood, scope, vulnerability)",
+        ),
         ("harm.physical", f"must be {harm}, got 7"),
         ("harm.psychological", f"must be {harm}, got true"),
         ("harm.financial", f'must be {harm}, got "3"'),
         ("harm.community", f"must be {harm}, got -1"),
         ("harm.environmental", f"missing; must be {harm}"),
-        ("harm.flood", "unknown harm dimension (allowed: physical, psychological, financial, community, "
-                       "environmental)"),
-        ("scope", "must be an integer 1–4 (individual or location x1, local or BCU x1.5, "  # noqa: RUF001
-                  "force-wide or regional x2, national or international x3), got 5"),
-        ("likelihood", "must be an integer 1–5 (remote, unlikely, realistic possibility, likely, "  # noqa: RUF001
-                       "almost certain or occurring now), got 0"),
+        (
+            "harm.flood",
+            "unknown harm dimension (allowed: physical, psychological, financial, community, environmental)",
+        ),
+        (
+            "scope",
+            "must be an integer 1–4 (individual or location x1, local or BCU x1.5, "  # noqa: RUF001
+            "force-wide or regional x2, national or international x3), got 5",
+        ),
+        (
+            "likelihood",
+            "must be an integer 1–5 (remote, unlikely, realistic possibility, likely, "  # noqa: RUF001
+            "almost certain or occurring now), got 0",
+        ),
         ("vulnerability", "must be an integer 0–4 (none, low, moderate, high, very high), got 2.0"),  # noqa: RUF001
         ("capacity", "must be an integer 1–4 (strong, adequate, limited, none), got nothing"),  # noqa: RUF001
         ("capability", "missing; must be an integer 1–4 (strong, adequate, limited, none)"),  # noqa: RUF001
         ("intelligence.source", 'must be one of "1" (reliable), "2" (untested), "3" (not reliable), got 1'),
-        ("intelligence.grade", 'must be one of "A" (known directly to the source), "B" (known indirectly to the '
-                               'source but corroborated), "C" (known indirectly to the source), "D" (not known), '
-                               '"E" (suspected to be false or malicious), got "F"'),
-        ("intelligence.handling", 'must be one of "P" (lawful sharing permitted), "C" (lawful sharing permitted '
-                                  'subject to conditions), got "X"'),
+        (
+            "intelligence.grade",
+            'must be one of "A" (known directly to the source), "B" (known indirectly to the '
+            'source but corroborated), "C" (known indirectly to the source), "D" (not known), '
+            '"E" (suspected to be false or malicious), got "F"',
+        ),
+        (
+            "intelligence.handling",
+            'must be one of "P" (lawful sharing permitted), "C" (lawful sharing permitted '
+            'subject to conditions), got "X"',
+        ),
         ("intelligence.age", "unknown field (allowed: grade, handling, source)"),
         ("confidence", 'must be one of low, medium, high, got "certain"'),
     ]

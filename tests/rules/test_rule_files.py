@@ -19,7 +19,9 @@ def test_the_broken_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_broken_file_reports_every_error_exactly(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_file_reports_every_error_exactly(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     expected = case.joinpath("expected.txt").read_text().splitlines()
     files = sorted(case.glob("*.yaml"))
     with pytest.raises(RuleFileErrors) as raised:
@@ -82,9 +84,21 @@ def test_missing_sections_are_reported(tmp_path: Path) -> None:
     (tmp_path / "only.yaml").write_text("routing: []\n")
     with pytest.raises(RuleFileErrors) as raised:
         load_ruleset(tmp_path)
-    missing = [e.field for e in raised.value.errors if e.message == "required section is missing from the ruleset"]
-    assert sorted(missing) == sorted(["hubs", "units", "themes", "capabilities", "target_types",
-                                      "default_route", "escalation_levels", "policy_defaults"])
+    missing = [
+        e.field for e in raised.value.errors if e.message == "required section is missing from the ruleset"
+    ]
+    assert sorted(missing) == sorted(
+        [
+            "hubs",
+            "units",
+            "themes",
+            "capabilities",
+            "target_types",
+            "default_route",
+            "escalation_levels",
+            "policy_defaults",
+        ]
+    )
 
 
 def test_shadowed_routing_rule_is_a_warning(tmp_path: Path) -> None:
@@ -126,7 +140,10 @@ default_route: {hub: CENTRE}
     )
     gaps = [w.message for w in check(path).warnings if "default route" in w.message]
     assert len(gaps) == 13  # every unit but NA and NW: a case without drugs reaches the default route
-    assert "unit NE (North East) has cases no routing rule takes: they fall to the default route (CENTRE)" in gaps
+    assert (
+        "unit NE (North East) has cases no routing rule takes: they fall to the default route (CENTRE)"
+        in gaps
+    )
 
 
 def test_lint_of_default_is_empty() -> None:
