@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Session
 
@@ -37,6 +37,7 @@ from notifications.models import Delivery, WebhookSubscription
 from notifications.rendering import RenderedMessage, RenderError, render_message
 from workflow.db import utcnow
 from workflow.errors import DomainError, NotFound
+from workflow.leases import claim_leased
 from workflow.models import Assessment, Case, CaseEvent, Escalation, Hub, User
 
 log = logging.getLogger(__name__)
@@ -88,31 +89,15 @@ def claim_deliveries(
     session: Session, *, now: datetime, limit: int = 200, lease: timedelta = LEASE
 ) -> list[int]:
     """Lease up to `limit` due deliveries for this sender and return their ids (committed at once)."""
-    due = (
-        select(DELIVERY.c.id)
-        .where(
-            DELIVERY.c.status.in_(DUE),
-            DELIVERY.c.next_attempt_at <= now,
-            or_(DELIVERY.c.claimed_until.is_(None), DELIVERY.c.claimed_until < now),
-        )
-        .order_by(DELIVERY.c.next_attempt_at, DELIVERY.c.id)
-        .limit(limit)
+    return claim_leased(
+        session,
+        table=DELIVERY,
+        due=[DELIVERY.c.status.in_(DUE), DELIVERY.c.next_attempt_at <= now],
+        order_by=[DELIVERY.c.next_attempt_at, DELIVERY.c.id],
+        now=now,
+        lease=lease,
+        limit=limit,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    try:
-        ids = session.execute(
-            update(DELIVERY)
-            .where(DELIVERY.c.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + lease)
-            .returning(DELIVERY.c.id)
-        ).scalars()
-        claimed = sorted(ids)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return claimed
 
 
 @dataclass

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from workflow import escalations, service
 from workflow.db import utcnow
 from workflow.errors import Conflict
+from workflow.leases import claim_leased
 from workflow.lifecycle import TERMINAL
 
 TIMER = service.TIMER
@@ -36,31 +37,16 @@ class Outcome:
 
 def claim_due(session: Session, *, now: datetime, limit: int = 500, lease: timedelta = LEASE) -> list[int]:
     """Lease up to `limit` due timers for this worker and return their ids (committed at once)."""
-    due = (
-        select(TIMER.c.id)
-        .where(
-            TIMER.c.status == "pending",
-            TIMER.c.due_at <= now,
-            or_(TIMER.c.claimed_until.is_(None), TIMER.c.claimed_until < now),
-        )
-        .order_by(TIMER.c.due_at, TIMER.c.id)
-        .limit(limit)
+    return claim_leased(
+        session,
+        table=TIMER,
+        due=[TIMER.c.status == "pending", TIMER.c.due_at <= now],
+        order_by=[TIMER.c.due_at, TIMER.c.id],
+        now=now,
+        lease=lease,
+        limit=limit,
+        also={"attempts": TIMER.c.attempts + 1},
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    try:
-        ids = session.execute(
-            update(TIMER)
-            .where(TIMER.c.id.in_(due.scalar_subquery()))
-            .values(claimed_until=now + lease, attempts=TIMER.c.attempts + 1)
-            .returning(TIMER.c.id)
-        ).scalars()
-        claimed = sorted(ids)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    return claimed
 
 
 def fire_timer(session: Session, *, timer_id: int, now: datetime | None = None) -> Outcome:

@@ -126,7 +126,8 @@ def test_python_and_sql_visibility_agree(
     with Session(engine) as s:
         rows = [dict(r) for r in s.execute(select(CASE)).mappings()]
         for user in SEES:
-            who = accounts.principal_of(s.execute(select(User).where(CASE_USER.c.username == user)).scalar_one())
+            row = s.execute(select(User).where(CASE_USER.c.username == user)).scalar_one()
+            who = accounts.principal_of(row)
             in_sql = set(s.execute(select(CASE.c.id).where(access.visible(who))).scalars())
             in_python = {r["id"] for r in rows if access.can_see(who, r)}
             assert in_sql == in_python, user

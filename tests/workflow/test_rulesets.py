@@ -15,7 +15,12 @@ from workflow import queries, rulesets
 from workflow.errors import RulesInvalid
 from workflow.settings import get_settings
 
-KNIFE = {"requesting_unit": "AS", "themes": ["knife_crime"], "target_type": "theme", "target_name": "Stockwell"}
+KNIFE = {
+    "requesting_unit": "AS",
+    "themes": ["knife_crime"],
+    "target_type": "theme",
+    "target_name": "Stockwell",
+}
 
 
 @pytest.fixture
@@ -58,11 +63,13 @@ def test_preview_publish_and_apply(session: Session, candidate: Path) -> None:
 
 
 def test_broken_candidate_names_file_and_line(session: Session, candidate: Path) -> None:
-    (candidate / "routing.yaml").write_text("routing:\n  - name: x\n    when: {risk: high}\n    then: {hub: MOON}\n")
+    broken = "routing:\n  - name: x\n    when: {risk: high}\n    then: {hub: MOON}\n"
+    (candidate / "routing.yaml").write_text(broken)
     with pytest.raises(RulesInvalid) as err:
         rulesets.publish(session, path=candidate, actor="admin")
     lines = [line.replace(f"{candidate}/", "") for line in err.value.lines]
-    assert 'routing.yaml:4:17: routing[0].then.hub: unknown hub "MOON" (known: NORTH, SOUTH, EAST, WEST, CENTRE)' in lines
+    unknown_hub = 'routing[0].then.hub: unknown hub "MOON" (known: NORTH, SOUTH, EAST, WEST, CENTRE)'
+    assert f"routing.yaml:4:17: {unknown_hub}" in lines
     assert any(line.startswith("routing.yaml:3:") and "routing[0].when.risk" in line for line in lines), lines
     assert rulesets.active_version(session) is None  # nothing published
     assert submit(session, **request_data()).reference
