@@ -18,6 +18,8 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_state_hub", "state", "hub"),
         Index("ix_case_unit_state", "requesting_unit", "state"),
+        # The need-to-know filter reads the marking of every open case in a hub (tasking list, dashboard).
+        Index("ix_case_state_hub_marking", "state", "hub", "protective_marking"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
