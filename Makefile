@@ -29,9 +29,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(PACKAGES) tests bench
 	$(BIN)/mypy
 
+# Every benchmark at its documented size (tens of minutes: the 1M-row seeds dominate). PostgreSQL halves
+# run when SCTAC_BENCH_DATABASE_URL is set. Figures and what they compare: bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python bench/lifecycle.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from api import problems, web
 from api.middleware import RequestGuard
-from api.routes import admin, auth, cases, escalations
+from api.routes import admin, auth, cases, escalations, reports
 from workflow.accounts import TOKEN_TTL
 from workflow.db import make_engine
 from workflow.settings import get_settings
@@ -42,6 +42,7 @@ def create_app(*, engine: Engine | None = None, token_ttl: timedelta = TOKEN_TTL
     app.include_router(cases.router)
     app.include_router(admin.router)
     app.include_router(escalations.router)
+    app.include_router(reports.router)
     web.install(app)
 
     # The problem body's schema, referenced by every route's error responses.
