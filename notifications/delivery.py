@@ -33,23 +33,16 @@ from notifications.channels.email import SmtpSender
 from notifications.channels.errors import DeliveryError
 from notifications.channels.webhook import WebhookSender
 from notifications.messages import build_context, webhook_payload
-from notifications.models import Delivery, WebhookSubscription
+from notifications.models import Delivery
 from notifications.rendering import RenderedMessage, RenderError, render_message
+from notifications.tables import DELIVERY, SUBSCRIPTION
 from workflow.db import utcnow
 from workflow.errors import DomainError, NotFound
 from workflow.leases import claim_leased
-from workflow.models import Assessment, Case, CaseEvent, Escalation, Hub, User
+from workflow.tables import ASSESSMENT, CASE, ESCALATION, EVENT, HUB, USER
 
 log = logging.getLogger(__name__)
 
-DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
-SUBSCRIPTION = WebhookSubscription.__table__  # type: ignore[attr-defined]
-EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
-CASE = Case.__table__  # type: ignore[attr-defined]
-HUB = Hub.__table__  # type: ignore[attr-defined]
-USER = User.__table__  # type: ignore[attr-defined]
-ASSESSMENT = Assessment.__table__  # type: ignore[attr-defined]
-ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
 LEASE = timedelta(seconds=60)
 DUE = ("pending", "failed")
 

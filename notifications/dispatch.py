@@ -24,16 +24,11 @@ from sqlmodel import Session
 
 from notifications import recipients
 from notifications.messages import kind_for_role, message_kind
-from notifications.models import Delivery
+from notifications.tables import DELIVERY
 from workflow.db import utcnow
-from workflow.models import Case, CaseEvent, EventOutbox
+from workflow.tables import CASE, EVENT, OUTBOX
 
 log = logging.getLogger(__name__)
-
-OUTBOX = EventOutbox.__table__  # type: ignore[attr-defined]
-EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
-CASE = Case.__table__  # type: ignore[attr-defined]
-DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

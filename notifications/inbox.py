@@ -8,10 +8,9 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from notifications.models import Delivery
+from notifications.tables import DELIVERY
 from workflow.db import utcnow
 from workflow.errors import NotFound
-
-DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 
 
 def inbox(session: Session, *, username: str, unread_only: bool = False, limit: int = 100) -> list[Delivery]:

@@ -19,13 +19,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from notifications.models import WebhookSubscription
 from notifications.rendering import MARKINGS
-from workflow.models import User
+from notifications.tables import SUBSCRIPTION
+from workflow.tables import USER
 
 ROLES = ("requester", "owner", "hub_supervisor", "tasking_chair")
-USER = User.__table__  # type: ignore[attr-defined]
-SUBSCRIPTION = WebhookSubscription.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from sqlmodel import Session
 
 from notifications.models import WebhookSubscription
 from notifications.rendering import KINDS, MARKINGS
+from notifications.tables import SUBSCRIPTION
 from workflow.errors import FieldProblem, InvalidInput, NotFound
 from workflow.lifecycle import TRIGGERS
 
-SUBSCRIPTION = WebhookSubscription.__table__  # type: ignore[attr-defined]
 # System events a subscription may name besides the people's triggers.
 SYSTEM_TRIGGERS = frozenset(
     {

@@ -34,9 +34,7 @@ from sqlalchemy import ColumnElement, and_, false, or_
 
 from workflow.errors import DomainError
 from workflow.lifecycle import TRIGGERS, legal_triggers
-from workflow.models import Case
-
-CASE = Case.__table__  # type: ignore[attr-defined]
+from workflow.tables import CASE
 
 ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin")
 STAFF_ROLES = frozenset({"analyst", "case_owner", "supervisor"})

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pwdlib import PasswordHash
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -28,10 +28,9 @@ from workflow.access import MARKINGS, ROLES, Principal
 from workflow.db import utcnow
 from workflow.errors import DomainError, FieldProblem, InvalidInput, NotFound
 from workflow.models import ApiToken, Hub, Unit, User
-from workflow.schemas import Code, parse
+from workflow.schemas import Code, OneLine, parse
+from workflow.tables import TOKEN, USER
 
-TOKEN = ApiToken.__table__  # type: ignore[attr-defined]
-USER = User.__table__  # type: ignore[attr-defined]
 # A shift and a half: long enough not to interrupt a working day, short enough that a lost laptop's
 # token dies overnight. Signing out or disabling the user ends it at once.
 TOKEN_TTL = timedelta(hours=12)
@@ -79,16 +78,7 @@ def principal_of(user: User) -> Principal:
 
 # -- inputs ---------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _printable(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("contains control characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_printable)]
+Text = OneLine
 Role = Annotated[str, Field(pattern="^(" + "|".join(ROLES) + ")$")]
 Marking = Annotated[str, Field(pattern="^(" + "|".join(re.escape(m) for m in MARKINGS) + ")$")]
 Password = Annotated[Text, Field(min_length=10, max_length=1024)]
@@ -339,35 +329,37 @@ def _put(session: Session, row: Unit | Hub, *, create: bool) -> Any:
     return row
 
 
+def _update(
+    session: Session,
+    model: type[Unit] | type[Hub],
+    schema: type[BaseModel],
+    code: str,
+    changes: Mapping[str, Any],
+) -> Any:
+    row = cast(Unit | Hub | None, session.get(model, code))
+    if row is None:
+        raise NotFound(f"no {model.__name__.lower()} {code!r}")
+    inp = parse(schema, {**row.model_dump(), **changes, "code": code})
+    for name, value in inp.model_dump().items():
+        setattr(row, name, value)
+    return _put(session, row, create=False)
+
+
 def create_unit(session: Session, *, data: Mapping[str, Any]) -> Unit:
-    inp = parse(UnitInput, data)
-    unit: Unit = _put(session, Unit(**inp.model_dump()), create=True)
+    unit: Unit = _put(session, Unit(**parse(UnitInput, data).model_dump()), create=True)
     return unit
 
 
 def update_unit(session: Session, *, code: str, changes: Mapping[str, Any]) -> Unit:
-    unit = session.get(Unit, code)
-    if unit is None:
-        raise NotFound(f"no unit {code!r}")
-    inp = parse(UnitInput, {**unit.model_dump(), **changes, "code": code})
-    for name, value in inp.model_dump().items():
-        setattr(unit, name, value)
-    updated: Unit = _put(session, unit, create=False)
-    return updated
+    unit: Unit = _update(session, Unit, UnitInput, code, changes)
+    return unit
 
 
 def create_hub(session: Session, *, data: Mapping[str, Any]) -> Hub:
-    inp = parse(HubInput, data)
-    hub: Hub = _put(session, Hub(**inp.model_dump()), create=True)
+    hub: Hub = _put(session, Hub(**parse(HubInput, data).model_dump()), create=True)
     return hub
 
 
 def update_hub(session: Session, *, code: str, changes: Mapping[str, Any]) -> Hub:
-    hub = session.get(Hub, code)
-    if hub is None:
-        raise NotFound(f"no hub {code!r}")
-    inp = parse(HubInput, {**hub.model_dump(), **changes, "code": code})
-    for name, value in inp.model_dump().items():
-        setattr(hub, name, value)
-    updated: Hub = _put(session, hub, create=False)
-    return updated
+    hub: Hub = _update(session, Hub, HubInput, code, changes)
+    return hub

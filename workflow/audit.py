@@ -9,10 +9,7 @@ from sqlmodel import Session
 
 from workflow.chain import GENESIS, event_hash
 from workflow.lifecycle import next_state
-from workflow.models import Case, CaseEvent
-
-EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
-CASE = Case.__table__  # type: ignore[attr-defined]
+from workflow.tables import CASE, EVENT
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,17 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from workflow.lifecycle import OPEN_STATES
-from workflow.models import Assessment, Case, Unit
-
-CASE = Case.__table__  # type: ignore[attr-defined]
-ASSESSMENT = Assessment.__table__  # type: ignore[attr-defined]
-UNIT = Unit.__table__  # type: ignore[attr-defined]
+from workflow.tables import ASSESSMENT, CASE, UNIT
 
 
-def open_case_facts(
-    session: Session, *, batch: int = 5000, case_id: int | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(reference, facts) for every open case (or just `case_id`), with its latest scores, streamed."""
+def open_case_facts(session: Session, *, batch: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(reference, facts) for every open case, the form rules.preview takes."""
+    for _, reference, facts in open_cases(session, batch=batch):
+        yield reference, facts
+
+
+def open_cases(session: Session, *, batch: int = 5000) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(id, reference, facts) for every open case, with its latest assessment's scores, streamed."""
     latest = (
         select(ASSESSMENT.c.case_id, func.max(ASSESSMENT.c.seq).label("seq"))
         .group_by(ASSESSMENT.c.case_id)
@@ -27,6 +27,7 @@ def open_case_facts(
     )
     query = (
         select(
+            CASE.c.id,
             CASE.c.reference,
             CASE.c.requesting_unit,
             UNIT.c.kind,
@@ -48,7 +49,7 @@ def open_case_facts(
         .join(UNIT, UNIT.c.code == CASE.c.requesting_unit)
         .outerjoin(latest, latest.c.case_id == CASE.c.id)
         .outerjoin(ASSESSMENT, and_(ASSESSMENT.c.case_id == CASE.c.id, ASSESSMENT.c.seq == latest.c.seq))
-        .where(CASE.c.state.in_(OPEN_STATES), *([CASE.c.id == case_id] if case_id is not None else []))
+        .where(CASE.c.state.in_(OPEN_STATES))
         .order_by(CASE.c.id)
         .execution_options(yield_per=batch)
     )
@@ -74,4 +75,4 @@ def open_case_facts(
                 confidence=r.confidence,
                 response_level=r.response_level,
             )
-        yield r.reference, facts
+        yield r.id, r.reference, facts

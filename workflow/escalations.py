@@ -8,7 +8,7 @@ who acted and what they wrote (story 3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,13 +168,6 @@ def rule_escalation_if_new(
 # --- Supervisors' actions ---------------------------------------------------------------------------
 
 
-def get_escalation(session: Session, *, escalation_id: int) -> Escalation:
-    esc = session.get(Escalation, escalation_id)
-    if esc is None:
-        raise NotFound(f"no escalation {escalation_id}")
-    return esc
-
-
 def list_escalations(
     session: Session, *, status: str | None = None, hub: str | None = None, limit: int = 100
 ) -> Sequence[Escalation]:
@@ -199,7 +192,10 @@ def _act(
     payload: dict[str, Any],
     at: datetime,
     snooze_until: datetime | None = None,
+    check: Callable[[Mapping[Any, Any], Mapping[Any, Any]], dict[str, Any]] | None = None,
 ) -> service.Fired:
+    """Record a supervisor's action on an escalation as a case event. `check(escalation, case)` may refuse
+    it (raising) or add values, from the same rows the action is written against."""
     try:
         esc = session.execute(select(ESCALATION).where(ESCALATION.c.id == escalation_id)).mappings().first()
         if esc is None:
@@ -207,6 +203,8 @@ def _act(
         if esc["status"] == "resolved":
             raise Settled(f"escalation {escalation_id} is already resolved")
         row = service.load_case(session, esc["case_id"])
+        if check is not None:
+            values = {**values, **check(esc, row)}
 
         def settle(session: Session, _event_id: int) -> None:
             session.execute(
@@ -285,33 +283,37 @@ def snooze(
         problems.append(FieldProblem("until", "give a time zone (e.g. 2026-12-01T09:00:00Z)"))
     elif until <= at:
         problems.append(FieldProblem("until", "must be in the future"))
-    esc = get_escalation(session, escalation_id=escalation_id)
-    case_policy = service.load_case(session, esc.case_id)["policy"] or {}
-    limit = case_policy.get("snooze_limit") or {}
-    if limit and not problems:
-        ((unit, amount),) = limit["longest"].items()
-        longest = timedelta(seconds=Calendar.seconds(amount, unit))
-        if until - at > longest:
-            word = unit.replace("_", " ")
-            word = word[:-1] if amount == 1 else word
-            problems.append(FieldProblem("until", f"at most {amount} {word} ahead"))
-        if esc.snoozes >= int(limit["times"]):
-            problems.append(
-                FieldProblem("until", f"already snoozed {esc.snoozes} times (limit {limit['times']})")
-            )
-    session.rollback()
     if problems:
         raise InvalidInput(problems)
+
+    def within_limits(esc: Mapping[Any, Any], case: Mapping[Any, Any]) -> dict[str, Any]:
+        limit = (case["policy"] or {}).get("snooze_limit") or {}
+        refused: list[FieldProblem] = []
+        if limit:
+            ((unit, amount),) = limit["longest"].items()
+            longest = timedelta(seconds=Calendar.seconds(amount, unit))
+            if until - at > longest:
+                word = unit.replace("_", " ")
+                word = word[:-1] if amount == 1 else word
+                refused.append(FieldProblem("until", f"at most {amount} {word} ahead"))
+            if esc["snoozes"] >= int(limit["times"]):
+                times = f"already snoozed {esc['snoozes']} times (limit {limit['times']})"
+                refused.append(FieldProblem("until", times))
+        if refused:
+            raise InvalidInput(refused)
+        return {"snoozes": esc["snoozes"] + 1}
+
     return _act(
         session,
         escalation_id=escalation_id,
         actor=actor,
         trigger="escalation_snoozed",
         reason=reason,
-        values={"status": "snoozed", "snoozed_until": until, "snoozes": esc.snoozes + 1, "note": reason},
+        values={"status": "snoozed", "snoozed_until": until, "note": reason},
         payload={"until": until.isoformat()},
         at=at,
         snooze_until=until,
+        check=within_limits,
     )
 
 

@@ -22,8 +22,8 @@ from sqlmodel import Session
 from workflow.db import utcnow
 from workflow.errors import DomainError, FieldProblem, InvalidInput
 from workflow.models import IdempotencyRecord
+from workflow.tables import RECORD
 
-RECORD = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 KEEP = timedelta(hours=24)
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 

@@ -23,9 +23,7 @@ from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.errors import FieldProblem, InvalidInput, NotFound
 from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision
-
-CASE = Case.__table__  # type: ignore[attr-defined]
-READ = CaseRead.__table__  # type: ignore[attr-defined]
+from workflow.tables import CASE, READ
 
 
 class BadCursor(InvalidInput):

@@ -6,15 +6,21 @@ the workflow stores (column values, and the JSON that records the "why" of each 
 
 from __future__ import annotations
 
+import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlmodel import Session
+
 import rules
 from workflow.errors import ConfigError, FieldProblem, InvalidInput
 from workflow.settings import get_settings
+from workflow.tables import VERSION
 
 
 @dataclass(frozen=True)
@@ -126,3 +132,44 @@ def load_rulebook(rules_path: Path, matrix_path: Path, backend: str | None = Non
 def get_rulebook() -> Rulebook:
     settings = get_settings()
     return load_rulebook(settings.rules_path, settings.matrix_path, settings.rules_backend)
+
+
+# --- The active ruleset: the newest published one (workflow/rulesets.py), else the configured files ----
+
+_ACTIVE = select(VERSION.c.version).where(VERSION.c.active.is_(True))
+_loaded: dict[str, Rulebook] = {}
+_lock = threading.Lock()
+
+
+def active_version(session: Session) -> str | None:
+    return session.connection().execute(_ACTIVE).scalar_one_or_none()
+
+
+def active_rulebook(session: Session) -> Rulebook:
+    """The rulebook decisions are made with now: the published one, else the configured files."""
+    version = active_version(session)
+    if version is None:
+        return get_rulebook()
+    with _lock:
+        book = _loaded.get(version)
+    if book is None:
+        files = (
+            session.connection()
+            .execute(select(VERSION.c.files).where(VERSION.c.version == version))
+            .scalar_one()
+        )
+        book = _materialise(version, files)
+        with _lock:
+            _loaded[version] = book
+    return book
+
+
+def _materialise(version: str, files: dict[str, str]) -> Rulebook:
+    # rules/ loads from files (so its errors can name them); a private folder per version keeps that.
+    folder = Path(tempfile.mkdtemp(prefix=f"sctac-{version}-"))
+    for name, text in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    settings = get_settings()
+    return load_rulebook(folder, settings.matrix_path, settings.rules_backend)

@@ -7,28 +7,35 @@ deployment decides with the same version, and a decision's version can always be
 
 from __future__ import annotations
 
-import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlmodel import Session
 
 import rules
-from workflow import caseload
-from workflow import rulebook as rb
+from workflow import caseload, escalations, service
 from workflow.db import utcnow
 from workflow.errors import Conflict, NotFound, RulesInvalid
 from workflow.models import RulesetVersion
-from workflow.settings import get_settings
+from workflow.rulebook import active_rulebook, active_version
+from workflow.tables import VERSION
 
-VERSION = RulesetVersion.__table__  # type: ignore[attr-defined]
-_ACTIVE = select(VERSION.c.version).where(VERSION.c.active.is_(True))
-_loaded: dict[str, rb.Rulebook] = {}
-_lock = threading.Lock()
+# Which ruleset is active is answered by workflow.rulebook; it is re-exported as part of this module's
+# publishing API (check, preview, publish, apply, and what is active now).
+__all__ = [
+    "Applied",
+    "active_rulebook",
+    "active_version",
+    "apply_to_open_cases",
+    "check",
+    "preview",
+    "publish",
+    "published",
+    "rule_files",
+]
 
 
 def rule_files(path: Path) -> dict[str, str]:
@@ -51,40 +58,6 @@ def _candidate(path: Path) -> rules.Ruleset:
     if not result.ok or result.ruleset is None:
         raise RulesInvalid([str(e) for e in result.errors])
     return result.ruleset
-
-
-def active_version(session: Session) -> str | None:
-    return session.connection().execute(_ACTIVE).scalar_one_or_none()
-
-
-def active_rulebook(session: Session) -> rb.Rulebook:
-    """The rulebook decisions are made with now: the published one, else the configured files."""
-    version = active_version(session)
-    if version is None:
-        return rb.get_rulebook()
-    with _lock:
-        book = _loaded.get(version)
-    if book is None:
-        files = (
-            session.connection()
-            .execute(select(VERSION.c.files).where(VERSION.c.version == version))
-            .scalar_one()
-        )
-        book = _materialise(version, files)
-        with _lock:
-            _loaded[version] = book
-    return book
-
-
-def _materialise(version: str, files: dict[str, str]) -> rb.Rulebook:
-    # rules/ loads from files (so its errors can name them); a private folder per version keeps that.
-    folder = Path(tempfile.mkdtemp(prefix=f"sctac-{version}-"))
-    for name, text in files.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    settings = get_settings()
-    return rb.load_rulebook(folder, settings.matrix_path, settings.rules_backend)
 
 
 def preview(session: Session, *, path: Path) -> rules.Preview:
@@ -133,18 +106,13 @@ class Applied:
 def apply_to_open_cases(session: Session, *, actor: str, now: datetime | None = None) -> Applied:
     """Re-decide every open case under the active rules; each case whose route (before tasking),
     escalation level or policy changes gets a `rules_applied` event in its own transaction."""
-    from workflow import escalations, service  # both build on this module
-
     book = active_rulebook(session)
     at = now or utcnow()
-    todo = [(ref, facts) for ref, facts in caseload.open_case_facts(session)]
+    todo = list(caseload.open_cases(session))
     session.rollback()
     changed: list[str] = []
     conflicts: list[str] = []
-    for reference, facts in todo:
-        case_id = session.execute(
-            select(service.CASE.c.id).where(service.CASE.c.reference == reference)
-        ).scalar_one()
+    for case_id, reference, facts in todo:
         try:
             row = service.load_case(session, case_id)
             decided = book.decide(facts)

@@ -21,10 +21,23 @@ MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_ONE_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _clean(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("contains control characters")
     return value
+
+
+def _one_line(value: str) -> str:
+    """For names, codes and passwords: no control characters at all, line breaks included."""
+    if _ONE_LINE_CONTROL.search(value):
+        raise ValueError("contains control characters")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 # Strings of bounded length with no control characters (lengths are checked first: clearer errors).

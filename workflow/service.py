@@ -33,31 +33,9 @@ from workflow.errors import (
     StaleVersion,
 )
 from workflow.lifecycle import MACHINE, TERMINAL, TRIGGERS, State, Transit, legal_triggers
-from workflow.models import (
-    Assessment,
-    Case,
-    CaseEvent,
-    Decision,
-    Escalation,
-    EventOutbox,
-    Hub,
-    Timer,
-    Unit,
-    User,
-)
-from workflow.rulesets import active_rulebook
 from workflow.schemas import TRIGGER_FIELDS, CaseRequest, TransitionInput, parse
+from workflow.tables import ASSESSMENT, CASE, DECISION, ESCALATION, EVENT, HUB, OUTBOX, TIMER, UNIT, USER
 
-CASE = Case.__table__  # type: ignore[attr-defined]
-EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
-OUTBOX = EventOutbox.__table__  # type: ignore[attr-defined]
-ASSESSMENT = Assessment.__table__  # type: ignore[attr-defined]
-DECISION = Decision.__table__  # type: ignore[attr-defined]
-TIMER = Timer.__table__  # type: ignore[attr-defined]
-UNIT = Unit.__table__  # type: ignore[attr-defined]
-HUB = Hub.__table__  # type: ignore[attr-defined]
-USER = User.__table__  # type: ignore[attr-defined]
-ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
 # Before tasking, the rules decide the hub; afterwards it belongs to the tasking decision.
 ROUTABLE = frozenset({State.SUBMITTED, State.ASSESSED, State.PRIORITISED})
 # Who is told of each trigger by default (roles; notifications/ turns them into people and channels).
@@ -352,7 +330,7 @@ def submit_case(
 ) -> Fired:
     """Record a new request, route it by the rules, start its assessment clock and history (story 1)."""
     req = request if isinstance(request, CaseRequest) else parse(CaseRequest, request)
-    rules = rules or active_rulebook(session)
+    rules = rules or rb.active_rulebook(session)
     problems = rules.vocabulary_problems(
         target_type=req.target_type, themes=req.themes, capabilities=req.capabilities
     )
@@ -555,7 +533,7 @@ def _assessment_change(
     rules: rb.Rulebook | None,
 ) -> None:
     """Score the assessment, ask the rules, and record both: the assessment row is appended, never edited."""
-    rules = rules or active_rulebook(session)
+    rules = rules or rb.active_rulebook(session)
     assert inp.assessment is not None
     score = rules.score(inp.assessment)
     previous = row["band"]

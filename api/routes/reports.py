@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.cli_demo import render_csv
 from api.deps import SessionDep, Who
 from api.problems import problem_responses
+from api.report_render import render_csv
 from api.views import Json
 from workflow import reports
 from workflow.access import Forbidden

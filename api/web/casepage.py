@@ -25,7 +25,7 @@ from workflow.db import utcnow
 from workflow.lifecycle import GUARDS, OUTCOMES, STRANDS_4P
 from workflow.models import Case, CaseEvent, Escalation, Timer
 from workflow.reads import CaseView
-from workflow.rulesets import active_rulebook
+from workflow.rulebook import active_rulebook
 from workflow.schemas import TRIGGER_FIELDS
 
 ASSESSING = ("assess", "rescore")

@@ -27,12 +27,10 @@ from workflow.access import STAFF_ROLES, Forbidden, Principal
 from workflow.db import utcnow
 from workflow.escalations import OPEN as OPEN_ESCALATION
 from workflow.lifecycle import OPEN_STATES, State
-from workflow.models import Assessment, Escalation
-from workflow.rulesets import active_rulebook
+from workflow.rulebook import active_rulebook
+from workflow.tables import ASSESSMENT, ESCALATION
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
-ASSESSMENT = Assessment.__table__  # type: ignore[attr-defined]
-ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
 FRESH_FOR = 20.0  # seconds
 
 
@@ -168,7 +166,7 @@ def evaluation(request: Request, session: SessionDep, who: WebUser) -> Response:
     case in the event log, so only people who may see every case may open it."""
     if not who.sees_everything:
         raise Forbidden("the evaluation covers every case: it is for centre staff and admins")
-    from api.cli_demo import render_html
+    from api.report_render import render_html
     from workflow import reports
 
     html = render_html(reports.evaluation(session))

@@ -27,7 +27,7 @@ from workflow.access import MARKINGS, Forbidden, Principal
 from workflow.db import utcnow
 from workflow.errors import InvalidInput
 from workflow.models import Hub
-from workflow.rulesets import active_rulebook
+from workflow.rulebook import active_rulebook
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
 FIELDS = (

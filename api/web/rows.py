@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, case
 from workflow import clocks
 from workflow.calendar import Calendar, calendar_for
 from workflow.models import Case
+from workflow.tables import CASE
 
-CASE = Case.__table__  # type: ignore[attr-defined]
 STAGE_NAMES = {"submitted": "assessment", "assessed": "prioritisation", "prioritised": "tasking"}
 
 # The earlier of the SLA and review due dates (either may be missing), for "what is due first" orders.

@@ -1,0 +1,49 @@
+"""The Core `Table` of every workflow model, for the statements written with SQLAlchemy Core.
+
+SQLModel declares `__table__` at runtime only, so type checkers cannot see it; naming each table once
+here keeps that one `type: ignore` in one place instead of in every module that writes Core statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+
+from workflow.models import (
+    ApiToken,
+    Assessment,
+    Case,
+    CaseEvent,
+    CaseRead,
+    Decision,
+    Escalation,
+    EventOutbox,
+    Hub,
+    IdempotencyRecord,
+    RulesetVersion,
+    Timer,
+    Unit,
+    User,
+)
+
+
+def table_of(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+CASE = table_of(Case)
+EVENT = table_of(CaseEvent)
+OUTBOX = table_of(EventOutbox)
+ASSESSMENT = table_of(Assessment)
+DECISION = table_of(Decision)
+TIMER = table_of(Timer)
+ESCALATION = table_of(Escalation)
+UNIT = table_of(Unit)
+HUB = table_of(Hub)
+USER = table_of(User)
+VERSION = table_of(RulesetVersion)
+TOKEN = table_of(ApiToken)
+READ = table_of(CaseRead)
+RECORD = table_of(IdempotencyRecord)
