@@ -25,11 +25,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlmodel import Session
 
 from workflow.db import make_engine
+from workflow.facts import COLUMNS as FACT_COLUMNS
 from workflow.migrate import upgrade
 from workflow.reports import evaluation
 from workflow.simulation import run_demo
 
-COLUMNS = "case_id, seq, trigger, from_state, to_state, actor, reason, payload, created_at, prev_hash, hash"
+COLUMNS = ", ".join(
+    [
+        "case_id",
+        "seq",
+        "trigger",
+        "from_state",
+        "to_state",
+        "actor",
+        "reason",
+        "payload",
+        "created_at",
+        "prev_hash",
+        "hash",
+        *FACT_COLUMNS,
+    ]
+)
 
 
 def seed(path: Path, events: int) -> int:
@@ -49,6 +65,14 @@ def seed(path: Path, events: int) -> int:
         conn.commit()
         total = conn.execute("SELECT count(*) FROM case_event").fetchone()[0]
         print(f"seeded {total} events", flush=True)
+    # Whole cases beyond the first `events` rows go, so the log holds about --events rows, not up to twice.
+    last = conn.execute(
+        "SELECT case_id FROM case_event ORDER BY case_id LIMIT 1 OFFSET ?", (events,)
+    ).fetchone()
+    if last is not None:
+        conn.execute("DELETE FROM case_event WHERE case_id >= ?", (last[0],))
+        conn.commit()
+        total = conn.execute("SELECT count(*) FROM case_event").fetchone()[0]
     conn.execute("ANALYZE")
     conn.close()
     return int(total)

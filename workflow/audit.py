@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from workflow.chain import GENESIS, event_hash
+from workflow.facts import facts_of
 from workflow.lifecycle import next_state
 from workflow.tables import CASE, EVENT
 
@@ -77,6 +78,11 @@ def _check_case(case: dict, events: list) -> ChainBreak | None:
         )
         if recomputed != ev.hash:
             return ChainBreak(ref, cid, ev.seq, ev.id, "contents do not match its hash (row altered)")
+        wrong = [k for k, v in facts_of(ev.trigger, ev.payload).items() if getattr(ev, k) != v]
+        if wrong:
+            return ChainBreak(
+                ref, cid, ev.seq, ev.id, f"facts disagree with its payload: {', '.join(wrong)} (row altered)"
+            )
         prev, state = ev.hash, ev.to_state
     if case["event_seq"] != len(events) or case["last_event_hash"] != prev:
         return ChainBreak(

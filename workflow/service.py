@@ -32,6 +32,7 @@ from workflow.errors import (
     NotFound,
     StaleVersion,
 )
+from workflow.facts import facts_of
 from workflow.lifecycle import MACHINE, TERMINAL, TRIGGERS, State, Transit, legal_triggers
 from workflow.schemas import TRIGGER_FIELDS, CaseRequest, TransitionInput, parse
 from workflow.tables import ASSESSMENT, CASE, DECISION, ESCALATION, EVENT, HUB, OUTBOX, TIMER, UNIT, USER
@@ -161,7 +162,7 @@ def _event_row(
         created_at=at,
         prev_hash=prev_hash,
     )
-    return {**fields, "hash": event_hash(**fields)}
+    return {**fields, "hash": event_hash(**fields), **facts_of(trigger, payload)}
 
 
 def load_case(session: Session, case_id: int) -> RowMapping:

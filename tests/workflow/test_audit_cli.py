@@ -47,6 +47,24 @@ def test_audit_names_an_altered_event(engine: Engine, session: Session) -> None:
     assert "Traceback" not in bad.stderr
 
 
+def test_audit_names_an_event_whose_report_facts_were_edited(engine: Engine, session: Session) -> None:
+    """The facts the report reads are not hashed; the audit rederives them from the hashed payload."""
+    victim = case_in(session, "assessed")
+    with engine.begin() as conn:  # quietly move the assessment to a lower band in every report
+        band, row_id = conn.execute(
+            text("SELECT band, id FROM case_event WHERE case_id = :c AND trigger = 'assess'"),
+            {"c": victim.case_id},
+        ).one()
+        assert band is not None
+        conn.execute(text("UPDATE case_event SET band = 'P5' WHERE id = :i"), {"i": row_id})
+    bad = run(engine, "audit", "verify")
+    assert bad.returncode == 1
+    assert (
+        f"BROKEN {victim.reference} event 2 (row id {row_id}): facts disagree with its payload: band"
+        " (row altered)" in bad.stderr
+    )
+
+
 def test_audit_names_a_deleted_last_event(engine: Engine, session: Session) -> None:
     victim = case_in(session, "prioritised")
     with engine.begin() as conn:  # a thorough tamperer removes the event's outbox row too

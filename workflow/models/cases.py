@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from workflow.facts import COLUMNS as FACT_COLUMNS
 from workflow.models.columns import json_list, utc_optional, utc_timestamp
 
 
@@ -74,7 +75,22 @@ class CaseEvent(SQLModel, table=True):
     """Append-only, hash-chained history of a case: the source of truth for its state."""
 
     __tablename__ = "case_event"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_event_case_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_event_case_seq"),
+        # Everything the evaluation report reads, in the order it reads it: the report is one scan of
+        # this index and never touches the rows (whose payloads run to kilobytes).
+        Index(
+            "ix_case_event_report",
+            "case_id",
+            "seq",
+            "created_at",
+            "trigger",
+            "from_state",
+            "to_state",
+            "actor",
+            *FACT_COLUMNS,
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")
@@ -88,6 +104,24 @@ class CaseEvent(SQLModel, table=True):
     created_at: datetime = utc_timestamp(index=True)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The event's facts (workflow/facts.py): payload fields copied into columns when the event is
+    # written, so reports never parse payloads. Not hashed: the audit checks them against the payload.
+    unit: str | None = Field(default=None, max_length=16)
+    themes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    capabilities: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    hub: str | None = Field(default=None, max_length=16)
+    review_days: int | None = None
+    band: str | None = Field(default=None, max_length=4)
+    harm_total: float | None = None
+    likelihood_total: float | None = None
+    response_escalated: bool | None = None
+    owner: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=64)
+    strands: str | None = Field(default=None, max_length=200)
+    escalation_source: str | None = Field(default=None, max_length=16)
+    escalation_level: int | None = None
+    escalation_id: int | None = None
+    step_notify: str | None = Field(default=None, max_length=200)
 
 
 class Assessment(SQLModel, table=True):
