@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from bench.scratch import postgres_database  # noqa: E402
 from workflow import accounts  # noqa: E402
 from workflow.chain import GENESIS, event_hash  # noqa: E402
 from workflow.db import make_engine, utcnow  # noqa: E402
@@ -246,17 +246,8 @@ def main() -> None:
         lines.append(run("sqlite", f"sqlite:///{tmp}/bench.db", args))
     pg = os.environ.get("SCTAC_BENCH_DATABASE_URL")
     if pg:
-        name = f"sctac_bench_{uuid.uuid4().hex[:10]}"
-        admin = make_engine(pg).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+        with postgres_database(pg) as url:
             lines.append(run("postgresql", url, args))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     else:
         print("postgresql: skipped (set SCTAC_BENCH_DATABASE_URL to run it)", flush=True)
     for line in lines:

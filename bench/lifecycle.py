@@ -18,17 +18,16 @@ import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+from bench.scratch import postgres_database
 from tests.factories import DEFAULT_DATA, request_data
 from workflow import service
 from workflow.db import make_engine
@@ -119,21 +118,12 @@ def bench_sqlite(cases: int) -> str:
 
 
 def bench_postgres(url: str, cases: int) -> str:
-    name = f"sctac_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = make_url(url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with postgres_database(url) as db_url:
         engine = make_engine(db_url)
         upgrade(engine)
         ours = run_lifecycles(engine, cases)
         engine.dispose()
         raw = raw_postgres(db_url, cases * 6)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return f"postgresql: {ours:.0f} transitions/s, raw {raw:.0f} commits/s, ratio {ours / raw:.2f}"
 
 

@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bench.scratch import postgres_database
 from tests.conftest import USERS
 from tests.factories import request_data
 from workflow import service, timers
@@ -167,44 +168,38 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     args = parser.parse_args()
     base = os.environ.get("SCTAC_BENCH_DATABASE_URL")
-    admin = None
-    if args.sqlite or not base:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='sctac-timers-')}/bench.db"
-        cases = args.cases or 100_000
-    else:
-        name = f"sctac_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
-        cases = args.cases or 1_000_000
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        seed(engine, cases=cases, group=args.group)
-        dialect = engine.dialect.name
-        rounds = max(1, args.group // 1000)
-        claim_ms, fire_ms = claim_and_fire(engine, rounds=rounds)
-        claim, fire = statistics.median(claim_ms), statistics.median(fire_ms)
-        print(f"{dialect}, {cases:,} open cases: claim {claim:.1f} ms per 1,000 claimed, "
-              f"fire {fire:.0f} ms per 1,000 fired (median of {rounds})", flush=True)  # fmt: skip
-        lines = [f"{dialect} claim: {claim:.1f} ms per 1,000; goal 100 ms; goal/measured {100 / claim:.2f}"]
-        if dialect == "postgresql":
-            one, t1 = workers(url, group="B", count=1)
-            two, t2 = workers(url, group="C", count=2)
-            print(f"1 worker: {one} fired in {t1:.2f} s = {one / t1:.0f}/s; "
-                  f"2 workers: {two} fired in {t2:.2f} s = {two / t2:.0f}/s", flush=True)  # fmt: skip
-            lines.append(f"{dialect} 2 workers over 1: {(two / t2) / (one / t1):.2f}x (goal >= 1.8x)")
+    with ExitStack() as stack:
+        if args.sqlite or not base:
+            url = f"sqlite:///{tempfile.mkdtemp(prefix='sctac-timers-')}/bench.db"
+            cases = args.cases or 100_000
         else:
-            lines.append("sqlite: one worker by design (no SKIP LOCKED); no two-worker figure")
-        for line in lines:
+            url = stack.enter_context(postgres_database(base))
+            cases = args.cases or 1_000_000
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        for line in run(engine, url, cases=cases, group=args.group):
             print(line)
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-            admin.dispose()
+
+
+def run(engine: Engine, url: str, *, cases: int, group: int) -> list[str]:
+    upgrade(engine)
+    seed(engine, cases=cases, group=group)
+    dialect = engine.dialect.name
+    rounds = max(1, group // 1000)
+    claim_ms, fire_ms = claim_and_fire(engine, rounds=rounds)
+    claim, fire = statistics.median(claim_ms), statistics.median(fire_ms)
+    print(f"{dialect}, {cases:,} open cases: claim {claim:.1f} ms per 1,000 claimed, "
+          f"fire {fire:.0f} ms per 1,000 fired (median of {rounds})", flush=True)  # fmt: skip
+    lines = [f"{dialect} claim: {claim:.1f} ms per 1,000; goal 100 ms; goal/measured {100 / claim:.2f}"]
+    if dialect == "postgresql":
+        one, t1 = workers(url, group="B", count=1)
+        two, t2 = workers(url, group="C", count=2)
+        print(f"1 worker: {one} fired in {t1:.2f} s = {one / t1:.0f}/s; "
+              f"2 workers: {two} fired in {t2:.2f} s = {two / t2:.0f}/s", flush=True)  # fmt: skip
+        lines.append(f"{dialect} 2 workers over 1: {(two / t2) / (one / t1):.2f}x (goal >= 1.8x)")
+    else:
+        lines.append("sqlite: one worker by design (no SKIP LOCKED); no two-worker figure")
+    return lines
 
 
 if __name__ == "__main__":

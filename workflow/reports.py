@@ -28,9 +28,11 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -41,9 +43,10 @@ from workflow.clocks import SLA_STAGES
 from workflow.lifecycle import TERMINAL, State
 from workflow.tables import EVENT
 
-BATCH = 5000
+BATCH = 20000  # rows a fetch: fewer round trips to a PostgreSQL server-side cursor
 UNSCORED = "unscored"
 STAGES = tuple(s.value for s in State if s not in TERMINAL)
+_SUBMITTED = State.SUBMITTED.value
 THROUGHPUT = ("submit", "assess", "prioritise", "task", "review", "close", "reject", "withdraw")
 HARM_BINS = ((0, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 61))
 LIKELIHOOD_TOTALS = (1, 2, 3, 4, 5, 6)
@@ -163,56 +166,21 @@ class _Escalation:
     acknowledged: bool = False
 
 
-class _Track:
-    """One case's history so far, as the fold needs it (plain slots: one is made per case)."""
-
-    __slots__ = (
-        "assessed_in_period",
-        "band",
-        "breached",
-        "cycle_start",
-        "entered",
-        "escalations",
-        "hub",
-        "latest",
-        "owner",
-        "review_days",
-        "state",
-        "strands",
-    )
-
-    def __init__(self) -> None:
-        self.state: str | None = None
-        self.entered: datetime | None = None
-        self.band: str | None = None
-        self.hub: str | None = None
-        self.owner: str | None = None
-        self.review_days: int | None = None
-        self.cycle_start: datetime | None = None
-        self.breached = False
-        self.assessed_in_period = False
-        self.latest: tuple[float, float] | None = None  # (harm total, likelihood total), latest assessment
-        self.strands: set[str] = set()
-        self.escalations: list[_Escalation] = []
-
-
 class _Fold:
-    """Aggregates over the whole log; `event` takes one row, `finish` one case.
+    """Aggregates over the whole log, one case at a time (`case`).
 
     Times are whatever the database hands back (naive UTC on SQLite, aware on PostgreSQL); `start` and
     `end` are given in the same form, so no row's time is converted.
     """
 
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.start, self.end = start, end
+    def __init__(self, start: datetime, end: datetime, parse: Callable[[Any], datetime] | None) -> None:
+        self.start, self.end, self.parse = start, end, parse
         self.events = 0
         self.cases = 0
         self.lists = _Lists()
-        self.by_unit: Counter[tuple[str, int]] = Counter()
-        self.by_theme: Counter[tuple[str, int]] = Counter()
-        self.by_capability: Counter[tuple[str, int]] = Counter()
-        self.by_hub: Counter[tuple[str, int]] = Counter()
-        self.requests: Counter[int] = Counter()
+        # Requests in the period by (week, unit, hub, themes, capabilities): one count per submission,
+        # split into the demand tables once, at the end (`demand`).
+        self.submissions: Counter[tuple[int, str, str, str, str]] = Counter()
         self.opened: Counter[int] = Counter()
         self.ended: Counter[int] = Counter()
         self.throughput: Counter[tuple[str, int]] = Counter()
@@ -220,9 +188,11 @@ class _Fold:
         self.sla: Counter[tuple[str, str, str]] = Counter()
         self.reviews: Counter[tuple[str, str]] = Counter()
         self.open_review_due: list[datetime] = []  # open cases' review due dates, judged at the end
-        self.last_at: datetime | None = None
-        self.first_inside: datetime | None = None
-        self.last_inside: datetime | None = None
+        # Latest event time, and the first and last inside the period. Sentinels instead of None save a
+        # test per event; `events` and `any_inside` say whether they were ever replaced.
+        self.last_at = datetime.min.replace(tzinfo=start.tzinfo)
+        self.first_inside, self.last_inside = end, start
+        self.any_inside = False
         self.raised: Counter[tuple[str, int]] = Counter()
         self.ack_hours: list[float] = []
         self.esc_counts: Counter[str] = Counter()
@@ -239,86 +209,132 @@ class _Fold:
         self.open_hub: Counter[str] = Counter()
         self.open_state: Counter[str] = Counter()
 
-    def event(self, t: _Track, row: Sequence[Any], at: datetime) -> None:
-        # The hot loop of a report over millions of events: row positions, no attribute lookups on rows,
-        # and the week computed once.
-        self.events += 1
-        trigger, frm, to = row[_TRIGGER], row[_FROM], row[_TO]
-        if self.last_at is None or at > self.last_at:
-            self.last_at = at
-        inside = self.start <= at < self.end
-        if inside:
-            if self.first_inside is None or at < self.first_inside:
-                self.first_inside = at
-            if self.last_inside is None or at > self.last_inside:
-                self.last_inside = at
-        week = (at.toordinal() - 1) // 7  # _week, inlined
-        if trigger == "submit":
-            self._submitted(t, row, at, week, inside)
-        hub = row[_HUB]
-        if hub is not None:
+    def case(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Fold one case's events, in order, then record where the case stands at the end.
+
+        The hot loop of a report over millions of events, so the case's history is kept in local
+        variables and rows are read by position; the rarer events (reviews, closures, escalation
+        actions) go to helpers.
+        """
+        start, end, parse = self.start, self.end, self.parse
+        state: str | None = None
+        entered: datetime | None = None
+        band: str | None = None
+        hub: str | None = None
+        owner: str | None = None
+        review_days: int | None = None
+        cycle_start: datetime | None = None
+        latest: tuple[float, float] | None = None  # (harm total, likelihood total), latest assessment
+        breached = assessed_in_period = False
+        escalations: list[_Escalation] = []
+        strands: set[str] = set()
+        last_at, first_inside, last_inside = self.last_at, self.first_inside, self.last_inside
+        events = 0
+        for row in rows:
+            events += 1
+            at: datetime = parse(row[_AT]) if parse is not None else row[_AT]
+            trigger, frm, to = row[_TRIGGER], row[_FROM], row[_TO]
+            if at > last_at:
+                last_at = at
+            inside = start <= at < end
+            if inside:
+                if at < first_inside:
+                    first_inside = at
+                if at > last_inside:
+                    last_inside = at
+            week = (at.toordinal() - 1) // 7  # _week, inlined
+            if trigger == "submit":
+                self.opened[week] += 1
+                state, entered = _SUBMITTED, at
+                if inside:
+                    self.submissions[(week, row[_UNIT], row[_HUB], row[_THEMES], row[_CAPABILITIES])] += 1
+            if row[_HUB] is not None:
+                if trigger == "task":
+                    hub = row[_HUB] or hub
+                elif frm is None or frm in _ROUTABLE:  # the service routes only before tasking
+                    hub = row[_HUB]
+            if row[_REVIEW_DAYS] is not None:
+                review_days = row[_REVIEW_DAYS]
+            if row[_BAND] is not None:  # an assessment
+                before, band = band, row[_BAND]
+                latest = (float(row[_HARM]), float(row[_LIKELIHOOD]))
+                if inside:
+                    assessed_in_period = True
+                    self._assessed(before, row, week)
             if trigger == "task":
-                t.hub = hub or t.hub
-            elif frm is None or frm in _ROUTABLE:  # the service routes only before tasking
-                t.hub = hub
-        if row[_REVIEW_DAYS] is not None:
-            t.review_days = row[_REVIEW_DAYS]
-        if row[_BAND] is not None:
-            self._assessed(t, row, inside, week)
-        if trigger == "task":
-            t.owner = row[_OWNER]
-        if frm is not None and frm != to:
-            if inside and t.entered is not None:  # a stage ended in the period
-                band = t.band or UNSCORED
-                self.stage_hours[(frm, band)].append((at - t.entered).total_seconds() / 3600)
-                if frm in SLA_STAGES:
-                    self.sla[(frm, band, "breached" if t.breached else "met")] += 1
-            t.state, t.entered, t.breached = to, at, False
-            if to in _TERMINAL:
-                self.ended[week] += 1
-                for esc in t.escalations:
-                    esc.resolved = True
-            elif t.escalations and any(e.source == "sla" and not e.resolved for e in t.escalations):
-                self._auto_resolve(t, "sla", inside)
-        if inside and trigger in THROUGHPUT:
-            self.throughput[(trigger, week)] += 1
-        if trigger == "task" or trigger == "continue":
-            t.cycle_start = at
-        elif trigger == "review":
-            self._reviewed(t, row, at, inside)
-        elif trigger == "close":
-            if inside:
-                self._closed(t, row)
-        elif trigger == "sla_breached":
-            t.breached = True
-        if row[_ESC_SOURCE] is not None:
-            level = int(row[_ESC_LEVEL] or 0)
-            t.escalations.append(_Escalation(row[_ESC_SOURCE], level, at))
-            if inside:
-                self.raised[(row[_ESC_SOURCE], level)] += 1
-        elif row[_ESC_ID] is not None:
-            self._escalation_action(t, row, at, inside)
-
-    def _submitted(self, t: _Track, row: Sequence[Any], at: datetime, week: int, inside: bool) -> None:
-        self.opened[week] += 1
-        t.state, t.entered = State.SUBMITTED.value, at
-        if not inside:
+                owner = row[_OWNER]
+            if frm is not None and frm != to:
+                if inside and entered is not None:  # a stage ended in the period
+                    stage_band = band or UNSCORED
+                    self.stage_hours[(frm, stage_band)].append((at - entered).total_seconds() / 3600)
+                    if frm in SLA_STAGES:
+                        self.sla[(frm, stage_band, "breached" if breached else "met")] += 1
+                state, entered, breached = to, at, False
+                if to in _TERMINAL:
+                    self.ended[week] += 1
+                    for esc in escalations:
+                        esc.resolved = True
+                elif escalations:
+                    self._auto_resolve(escalations, "sla", inside)
+            if inside and trigger in THROUGHPUT:
+                self.throughput[(trigger, week)] += 1
+            if trigger == "task" or trigger == "continue":
+                cycle_start = at
+            elif trigger == "review":
+                if escalations:
+                    self._auto_resolve(escalations, "review", inside)
+                if inside:
+                    self._reviewed(row, at, band, cycle_start, review_days)
+                strands.update(self.lists(row[_STRANDS]))
+                cycle_start = None
+            elif trigger == "close":
+                if inside:
+                    self._closed(row, strands)
+            elif trigger == "sla_breached":
+                breached = True
+            if row[_ESC_SOURCE] is not None:
+                level = int(row[_ESC_LEVEL] or 0)
+                escalations.append(_Escalation(row[_ESC_SOURCE], level, at))
+                if inside:
+                    self.raised[(row[_ESC_SOURCE], level)] += 1
+            elif row[_ESC_ID] is not None:
+                self._escalation_action(escalations, row, at, inside)
+        self.last_at, self.first_inside, self.last_inside = last_at, first_inside, last_inside
+        self.any_inside = self.any_inside or first_inside < end
+        self.events += events
+        self.cases += 1
+        # The case as at the end of the log (or of the period).
+        if latest is not None and assessed_in_period:
+            harm, likelihood = latest
+            # HARM_BINS are 10 wide from 0; the last one takes everything else.
+            index = int(harm // 10) if 0 <= harm < 50 else len(HARM_BINS) - 1
+            self.cells[(index, int(likelihood))] += 1
+        if state is None or state in _TERMINAL:
             return
-        self.requests[week] += 1
-        self.by_unit[(row[_UNIT], week)] += 1
-        self.by_hub[(row[_HUB], week)] += 1
-        for theme in self.lists(row[_THEMES]):
-            self.by_theme[(theme, week)] += 1
-        for capability in self.lists(row[_CAPABILITIES]):
-            self.by_capability[(capability, week)] += 1
+        self.open_state[state] += 1
+        self.open_hub[hub or "unrouted"] += 1
+        if owner is not None and state in ("tasked", "reviewed"):
+            self.open_owner[owner] += 1
+        if state == "tasked" and cycle_start is not None and review_days is not None:
+            self.open_review_due.append(cycle_start + timedelta(days=review_days))
 
-    def _assessed(self, t: _Track, row: Sequence[Any], inside: bool, week: int) -> None:
-        before, band = t.band, row[_BAND]
-        t.band = band
-        t.latest = (float(row[_HARM]), float(row[_LIKELIHOOD]))
-        if not inside:
-            return
-        t.assessed_in_period = True
+    def demand(self) -> dict[str, Counter[tuple[str, int]]]:
+        """Requests per week by unit, hub, theme and capability (a request counts once per theme)."""
+        tables: dict[str, Counter[tuple[str, int]]] = {
+            k: Counter() for k in ("requests", "unit", "hub", "theme", "capability")
+        }
+        for (week, unit, hub, themes, capabilities), n in self.submissions.items():
+            tables["requests"][("", week)] += n
+            tables["unit"][(unit, week)] += n
+            tables["hub"][(hub, week)] += n
+            for theme in self.lists(themes):
+                tables["theme"][(theme, week)] += n
+            for capability in self.lists(capabilities):
+                tables["capability"][(capability, week)] += n
+        return tables
+
+    def _assessed(self, before: str | None, row: Sequence[Any], week: int) -> None:
+        band = row[_BAND]
         self.assessment_bands[band] += 1
         self.workload[(row[_ACTOR], week)] += 1
         if before is None:
@@ -328,40 +344,43 @@ class _Fold:
         if row[_RESPONSE_ESCALATED]:
             self.response_escalated[band] += 1
 
-    def _reviewed(self, t: _Track, row: Sequence[Any], at: datetime, inside: bool) -> None:
-        if any(e.source == "review" and not e.resolved for e in t.escalations):
-            self._auto_resolve(t, "review", inside)
-        strands = self.lists(row[_STRANDS])
-        if inside:
-            on_time = t.cycle_start is None or t.review_days is None
-            if not on_time:
-                assert t.cycle_start is not None and t.review_days is not None
-                on_time = at <= t.cycle_start + timedelta(days=t.review_days)
-            self.reviews[(t.band or UNSCORED, "on_time" if on_time else "late")] += 1
-            self.action_strands.update(strands)
-        t.strands.update(strands)
-        t.cycle_start = None
+    def _reviewed(
+        self,
+        row: Sequence[Any],
+        at: datetime,
+        band: str | None,
+        cycle_start: datetime | None,
+        review_days: int | None,
+    ) -> None:
+        on_time = (
+            cycle_start is None or review_days is None or at <= cycle_start + timedelta(days=review_days)
+        )
+        self.reviews[(band or UNSCORED, "on_time" if on_time else "late")] += 1
+        self.action_strands.update(self.lists(row[_STRANDS]))
 
-    def _closed(self, t: _Track, row: Sequence[Any]) -> None:
-        strands = self.lists(row[_STRANDS])
+    def _closed(self, row: Sequence[Any], strands: set[str]) -> None:
+        closing = self.lists(row[_STRANDS])
         self.outcomes[row[_OUTCOME] or "unknown"] += 1
-        t.strands.update(strands)
-        for strand in t.strands:
+        strands.update(closing)
+        for strand in strands:
             self.closed_strands[strand] += 1
-        self.action_strands.update(strands)
+        self.action_strands.update(closing)
 
-    def _auto_resolve(self, t: _Track, source: str, inside: bool) -> None:
-        for esc in t.escalations:
+    def _auto_resolve(self, escalations: list[_Escalation], source: str, inside: bool) -> None:
+        """The case moved on: its open escalations from `source` are moot."""
+        for esc in escalations:
             if esc.source == source and not esc.resolved:
                 esc.resolved = True
                 if inside:
                     self.esc_counts["resolved_by_case_change"] += 1
 
-    def _escalation_action(self, t: _Track, row: Sequence[Any], at: datetime, inside: bool) -> None:
+    def _escalation_action(
+        self, escalations: list[_Escalation], row: Sequence[Any], at: datetime, inside: bool
+    ) -> None:
         escalation_id = row[_ESC_ID]
-        esc = next((e for e in t.escalations if e.id == escalation_id), None)
+        esc = next((e for e in escalations if e.id == escalation_id), None)
         if esc is None:
-            esc = next((e for e in t.escalations if e.id is None and not e.resolved), None)
+            esc = next((e for e in escalations if e.id is None and not e.resolved), None)
             if esc is None:
                 return
             esc.id = escalation_id
@@ -381,23 +400,6 @@ class _Fold:
             self.esc_counts["ladder_steps"] += 1
             if "tasking_chair" in self.lists(row[_STEP_NOTIFY]):
                 self.esc_counts["reached_tasking_chair"] += 1
-
-    def finish(self, t: _Track) -> None:
-        """A case's history is complete (as at `to`): record its open state."""
-        self.cases += 1
-        if t.latest is not None and t.assessed_in_period:
-            harm, likelihood = t.latest
-            # HARM_BINS are 10 wide from 0; the last one takes everything else.
-            index = int(harm // 10) if 0 <= harm < 50 else len(HARM_BINS) - 1
-            self.cells[(index, int(likelihood))] += 1
-        if t.state is None or t.state in _TERMINAL:
-            return
-        self.open_state[t.state] += 1
-        self.open_hub[t.hub or "unrouted"] += 1
-        if t.owner is not None and t.state in ("tasked", "reviewed"):
-            self.open_owner[t.owner] += 1
-        if t.state == "tasked" and t.cycle_start is not None and t.review_days is not None:
-            self.open_review_due.append(t.cycle_start + timedelta(days=t.review_days))
 
 
 def _batches(session: Session, *, end: datetime, batch: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -424,7 +426,9 @@ def _batches(session: Session, *, end: datetime, batch: int) -> Iterator[list[tu
     assert driver is not None
     # A named cursor is a server-side cursor on PostgreSQL (rows stream in batches); SQLite's cursor
     # steps through the index as rows are fetched.
-    cursor = driver.cursor(name="sctac_report") if dialect.name == "postgresql" else driver.cursor()
+    cursor = (
+        driver.cursor(name="sctac_report", binary=True) if dialect.name == "postgresql" else driver.cursor()
+    )
     try:
         cursor.execute(compiled.string, args)
         while rows := cursor.fetchmany(batch):
@@ -441,26 +445,22 @@ def evaluation(
     end = end or datetime(9999, 1, 1, tzinfo=UTC)
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("give the report period as timezone-aware datetimes")
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    # On SQLite rows' times will be naive UTC: compare like with like.
-    fold = _Fold(_naive(start), _naive(end)) if sqlite else _Fold(start, end)
-    parse = datetime.fromisoformat
-    current: int | None = None
-    track = _Track()
-    for rows in _batches(session, end=end, batch=batch):
-        for row in rows:
-            if row[_CASE] != current:
-                if current is not None:
-                    fold.finish(track)
-                current, track = row[_CASE], _Track()
-            fold.event(track, row, parse(row[_AT]) if sqlite else row[_AT])
-    if current is not None:
-        fold.finish(track)
+    rows = chain.from_iterable(_batches(session, end=end, batch=batch))
+    if session.get_bind().dialect.name == "sqlite":
+        # Times arrive as naive UTC text: parse each once, and compare with a naive period.
+        fold = _Fold(_naive(start), _naive(end), datetime.fromisoformat)
+    else:
+        # Times arrive aware; comparing datetimes that share one tzinfo object takes Python's fast path.
+        head = next(rows, None)
+        tz = head[_AT].tzinfo if head is not None else UTC
+        fold = _Fold(start.astimezone(tz), end.astimezone(tz), None)
+        rows = chain((head,) if head is not None else (), rows)
+    for _case_id, events in groupby(rows, key=itemgetter(_CASE)):
+        fold.case(events)
     session.rollback()  # end the read transaction
-    if sqlite:
-        _aware(fold)
-    first = _week(fold.first_inside) if fold.first_inside is not None else None
-    last = _week(fold.last_inside) if fold.last_inside is not None else None
+    _aware(fold)
+    first = _week(fold.first_inside) if fold.any_inside else None
+    last = _week(fold.last_inside) if fold.any_inside else None
     weeks = _weeks(start, end, first, last)
     return _assemble(fold, start=start, end=end, weeks=weeks)
 
@@ -471,9 +471,12 @@ def _naive(at: datetime) -> datetime:
 
 def _aware(fold: _Fold) -> None:
     """Back to aware UTC for the assembly, which compares with the (aware) period."""
-    if fold.last_at is not None:
-        fold.last_at = fold.last_at.replace(tzinfo=UTC)
-    fold.open_review_due = [due.replace(tzinfo=UTC) for due in fold.open_review_due]
+    fold.last_at = _utc(fold.last_at)
+    fold.open_review_due = [_utc(due) for due in fold.open_review_due]
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _weeks(start: datetime, end: datetime, first: int | None, last: int | None) -> list[int]:
@@ -492,8 +495,9 @@ def _by_week(counter: Counter[tuple[str, int]], weeks: list[int]) -> dict[str, d
 
 def _assemble(fold: _Fold, *, start: datetime, end: datetime, weeks: list[int]) -> dict[str, Any]:
     names = [_week_name(w) for w in weeks]
+    demand = fold.demand()
     # "As at" the end of the period, or the last event of an open-ended report.
-    as_at = end if end.year < 9999 else (fold.last_at or end)
+    as_at = end if end.year < 9999 or not fold.events else fold.last_at
     # The backlog at each week's end counts every case opened and not ended by then, including before
     # the period: the log is read from its beginning.
     backlog: dict[str, int] = {}
@@ -531,12 +535,12 @@ def _assemble(fold: _Fold, *, start: datetime, end: datetime, weeks: list[int]) 
         "source": {"events_read": fold.events, "cases_read": fold.cases},
         "definitions": DEFINITIONS,
         "demand": {
-            "requests_per_week": {_week_name(w): fold.requests[w] for w in weeks},
-            "requests_total": sum(fold.requests[w] for w in weeks),
-            "by_unit": _by_week(fold.by_unit, weeks),
-            "by_theme": _by_week(fold.by_theme, weeks),
-            "by_capability": _by_week(fold.by_capability, weeks),
-            "by_hub": _by_week(fold.by_hub, weeks),
+            "requests_per_week": {_week_name(w): demand["requests"][("", w)] for w in weeks},
+            "requests_total": sum(demand["requests"][("", w)] for w in weeks),
+            "by_unit": _by_week(demand["unit"], weeks),
+            "by_theme": _by_week(demand["theme"], weeks),
+            "by_capability": _by_week(demand["capability"], weeks),
+            "by_hub": _by_week(demand["hub"], weeks),
             "backlog_at_week_end": backlog,
         },
         "flow": {
