@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from workflow import access
 from workflow.access import Principal
@@ -133,6 +133,10 @@ def case_detail(
                 "awaiting_since": c.awaiting_since,
                 "awaiting_reason": c.awaiting_reason,
             },
+            # Put off by the tasking meeting (story 4); null once the case is decided.
+            "deferred": (
+                {"at": c.deferred_at, "reason": c.deferred_reason} if c.deferred_at is not None else None
+            ),
             "assessment": _latest_assessment(assessments[-1]) if assessments else None,
             "assessment_count": len(assessments),
             "decisions": [decision_view(d) for d in decisions],
@@ -265,6 +269,11 @@ class CaseSummaryOut(BaseModel):
     links: dict[str, str]
 
 
+class DeferredOut(BaseModel):
+    at: datetime
+    reason: str | None
+
+
 class CaseOut(CaseSummaryOut):
     summary: str
     tags: list[str]
@@ -272,6 +281,7 @@ class CaseOut(CaseSummaryOut):
     ruleset_version: str | None
     created_by: str
     sla: dict[str, Any]
+    deferred: DeferredOut | None = Field(description="put off by the tasking meeting; null once decided")
     assessment: AssessmentSummaryOut | None
     assessment_count: int
     decisions: list[DecisionOut]

@@ -63,6 +63,7 @@ DEFAULT_DATA: dict[str, dict[str, Any]] = {
     "reject": {"reason": "Not a specialist crime matter; BCU to progress."},
     "withdraw": {"reason": "Suspect charged by the BCU."},
     "await_information": {"reason": "Source grading of the line-holder intelligence is missing."},
+    "defer": {"reason": "EAST is over capacity; back to next week's meeting."},
     "information_received": {},
 }
 # Triggers that only make sense after another (e.g. information arrives after the centre asked for it).

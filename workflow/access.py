@@ -101,7 +101,7 @@ class Grant:
 
 
 # Which roles may fire which triggers. Analysts score; supervisors (hub leads, the tasking chair)
-# prioritise and task; the case's owner reviews, continues, reassesses and closes it, with supervisors
+# prioritise, defer and task; the case's owner reviews, continues, reassesses and closes it, with supervisors
 # able to act for an absent owner; requesters submit and withdraw their own unit's requests, and a
 # supervisor may withdraw one on the unit's behalf. Admins run the system and act on no case.
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
@@ -111,6 +111,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "reject": (Grant("analyst"), Grant("supervisor")),
     "prioritise": (Grant("supervisor"),),
     "task": (Grant("supervisor"),),
+    "defer": (Grant("supervisor"),),
     "review": (Grant("case_owner", "owner"), Grant("supervisor")),
     "continue": (Grant("case_owner", "owner"), Grant("supervisor")),
     "reassess": (Grant("case_owner", "owner"), Grant("supervisor")),

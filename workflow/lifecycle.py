@@ -47,7 +47,8 @@ _CLOCKED = (State.SUBMITTED, State.ASSESSED, State.PRIORITISED)
 
 # The lifecycle as data: (trigger, sources, destination). A destination of None is an internal
 # transition: the case stays where it is but the event is recorded (e.g. `rescore` appends a new MoRiLE
-# assessment, `await_information` pauses the SLA clock while the centre waits on the requester).
+# assessment, `await_information` pauses the SLA clock while the centre waits on the requester, `defer`
+# records the tasking meeting putting a case off).
 TRANSITIONS: tuple[tuple[str, tuple[State, ...], State | None], ...] = (
     ("assess", (State.SUBMITTED,), State.ASSESSED),
     ("prioritise", (State.ASSESSED,), State.PRIORITISED),
@@ -60,6 +61,9 @@ TRANSITIONS: tuple[tuple[str, tuple[State, ...], State | None], ...] = (
     ("withdraw", (State.SUBMITTED, State.ASSESSED, State.PRIORITISED), State.WITHDRAWN),
     ("rescore", (State.ASSESSED, State.PRIORITISED, State.TASKED, State.REVIEWED), None),
     ("await_information", _CLOCKED, None),
+    # Story 4: the tasking meeting puts a case off, saying why; it stays on the tasking list, ranked as
+    # before (a deferred P1 must not sink), and its SLA clock keeps running.
+    ("defer", (State.ASSESSED, State.PRIORITISED), None),
     ("information_received", _CLOCKED, None),
 )
 TRIGGERS = tuple(t for t, _, _ in TRANSITIONS)
@@ -136,6 +140,7 @@ GUARDS: dict[str, tuple[Guard, ...]] = {
     "reject": (_needs("reason", "a reason is required to reject a request"),),
     "withdraw": (_needs("reason", "a reason is required to withdraw a request"),),
     "rescore": (_needs("assessment", "a complete MoRiLE assessment is required to re-score a case"),),
+    "defer": (_needs("reason", "say why the meeting deferred it (the requester is told)"),),
     "await_information": (
         _needs("reason", "say what the centre is waiting for from the requester"),
         _not_awaiting,

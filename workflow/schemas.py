@@ -97,6 +97,7 @@ TRIGGER_FIELDS: dict[str, frozenset[str]] = {
     "close": frozenset({"outcome", "strands", "reason"}),
     "reject": frozenset({"reason"}),
     "withdraw": frozenset({"reason"}),
+    "defer": frozenset({"reason"}),
     "await_information": frozenset({"reason"}),
     "information_received": frozenset({"reason"}),
 }

@@ -47,6 +47,7 @@ NOTIFY: dict[str, list[str]] = {
     "close": ["requester", "hub_supervisor"],
     "reject": ["requester"],
     "await_information": ["requester"],
+    "defer": ["requester"],
 }
 
 AfterEvent = Callable[[Session, int], None]
@@ -500,8 +501,13 @@ def _change_for(
         change.changes.update(clocks.pause(row, now=at, reason=inp.reason or ""))
     elif trigger == "information_received":
         change.changes.update(clocks.resume(row, now=at, calendar=calendar_for()))
-    if to_state != row["state"] and _passed(row["sla_due_at"], at):
-        change.resolves = (*change.resolves, "sla")  # leaving a stage ends its breached-SLA escalation
+    elif trigger == "defer":
+        change.changes.update(deferred_at=at, deferred_reason=inp.reason)
+    if to_state != row["state"]:
+        if _passed(row["sla_due_at"], at):
+            change.resolves = (*change.resolves, "sla")  # leaving a stage ends its breached-SLA escalation
+        if row["deferred_at"] is not None:  # decided at last (prioritised, tasked, withdrawn ...)
+            change.changes.update(deferred_at=None, deferred_reason=None)
     return change
 
 

@@ -44,6 +44,11 @@ DAY = timedelta(days=1)
 HUBS = ("NORTH", "SOUTH", "EAST", "WEST", "CENTRE")
 ANALYSTS = ("analyst.1", "analyst.2", "analyst.3", "analyst.4", "mi.analyst.1", "mi.analyst.2")
 CHAIR = "chair"
+_DEFER_REASONS = (
+    "Hub at capacity this week; back to the next meeting.",
+    "Awaiting the outcome of a linked operation before committing assets.",
+    "Surveillance team committed to a P1 job; revisit next week.",
+)
 
 # Weights of the request mix. Not published anywhere: chosen so the demo looks like a London caseload
 # (Central and East BCUs busiest, drugs/county lines and violence the commonest themes).
@@ -428,9 +433,17 @@ class Pathfinder:
         elif band == "P1":
             self.at(at + timedelta(hours=self.rng.uniform(1, 10)), lambda t: self._prioritise(case, t))
         else:
-            skip = 1 if self.rng.random() < 0.12 else 0  # deferred at the meeting for want of capacity
-            meeting = self.clock.meeting(at, skip=skip)
-            self.at(meeting + timedelta(minutes=self.rng.randint(0, 90)), lambda t: self._prioritise(case, t))
+            deferred = self.rng.random() < 0.12  # deferred at the meeting for want of capacity
+            minutes = self.rng.randint(0, 90)
+            if deferred:
+                first = self.clock.meeting(at) + timedelta(minutes=minutes)
+                self.at(first, lambda t: self._defer(case, t))
+            meeting = self.clock.meeting(at, skip=1 if deferred else 0)
+            self.at(meeting + timedelta(minutes=minutes), lambda t: self._prioritise(case, t))
+
+    def _defer(self, case: _Case, at: datetime) -> None:
+        # The reason comes from the case, not the random stream, so adding deferrals moved nothing else.
+        self._fire(case, "defer", CHAIR, at, {"reason": _DEFER_REASONS[case.id % len(_DEFER_REASONS)]})
 
     def _rescore(self, case: _Case, at: datetime) -> None:
         if self._state(case) != State.TASKED.value:

@@ -33,6 +33,7 @@ LABELS = {
     "assess": "Assess (score with MoRiLE)",
     "rescore": "Re-score",
     "prioritise": "Prioritise",
+    "defer": "Defer (stays on the tasking list)",
     "task": "Task to a hub and owner",
     "review": "Record a review",
     "continue": "Continue (next review cycle)",

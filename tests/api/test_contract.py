@@ -184,6 +184,25 @@ def test_case_detail(api: TestClient, engine: Engine) -> None:
     assert "reject" in body["legal_triggers"] and "prioritise" not in body["legal_triggers"]
 
 
+def test_a_deferred_case_says_when_and_why_until_it_is_decided(api: TestClient, engine: Engine) -> None:
+    made = make_case(engine, "assessed")
+    url = f"/api/v1/cases/{made.id}"
+    analyst, sup = auth(engine, "analyst.centre"), auth(engine, "sup.centre")
+    match = {"If-Match": f'"{made.version}"'}
+    denied = assert_problem(api.post(f"{url}/transitions/defer", headers={**analyst, **match}, json={}), 403)
+    assert "supervisor" in denied["detail"]
+    body = assert_problem(api.post(f"{url}/transitions/defer", headers={**sup, **match}, json={}), 422)
+    assert [e["field"] for e in body["errors"]] == ["reason"]
+    r = api.post(f"{url}/transitions/defer", headers={**sup, **match}, json={"reason": "Hub over capacity"})
+    assert r.status_code == 200, r.text
+    detail = api.get(url, headers=analyst).json()
+    assert detail["state"] == "assessed" and detail["version"] == made.version + 1
+    assert detail["deferred"]["reason"] == "Hub over capacity" and detail["deferred"]["at"]
+    again = {"If-Match": f'"{made.version + 1}"'}
+    assert api.post(f"{url}/transitions/prioritise", headers={**sup, **again}, json={}).status_code == 200
+    assert api.get(url, headers=analyst).json()["deferred"] is None
+
+
 def test_events_are_the_hash_chain_oldest_first(api: TestClient, engine: Engine) -> None:
     made = make_case(engine, "tasked")
     r = api.get(f"/api/v1/cases/{made.id}/events", headers=auth(engine, "analyst.centre"))

@@ -197,6 +197,26 @@ def test_tasking_list_ranks_by_band_and_shows_capacity(engine: Engine) -> None:
     assert visitor(engine, "req.ne").get("/tasking").status_code == 403
 
 
+def test_tasking_meeting_defers_a_case_with_a_reason(engine: Engine) -> None:
+    """Story 4: the chair defers one with a reason; it stays on the list, in its rank, saying why."""
+    add_cast(engine)
+    case = make_case(engine, "assessed")
+    v = visitor(engine, "sup.centre")
+    form = f'action="/cases/{case.id}/actions/defer"'
+    assert form in v.get("/tasking").text
+    back = {"version": str(case.version), "next": "/tasking#hub-EAST"}
+    refused = v.post(f"/cases/{case.id}/actions/defer", back)
+    assert refused.status_code == 422 and "say why the meeting deferred it" in refused.text
+    done = v.post(f"/cases/{case.id}/actions/defer", {**back, "reason": "EAST over capacity this week"})
+    assert done.status_code == 303 and done.headers["location"] == "/tasking#hub-EAST"
+    east = v.get("/tasking").text.split('id="hub-EAST"')[1].split("</section>")[0]
+    assert case.reference in east and "EAST over capacity this week" in east and "Deferred" in east
+    assert "deferred by the tasking meeting" in v.get(f"/cases/{case.id}").text
+    assert visitor(engine, "analyst.centre").get("/tasking").text.count(form) == 0  # supervisors decide
+    run_once(engine, channels=Channels.from_settings(get_settings()))
+    assert f"Request {case.reference}: defer" in visitor(engine, "req.ne").get("/").text  # the BCU is told
+
+
 # -- rules -----------------------------------------------------------------------------------------------
 
 

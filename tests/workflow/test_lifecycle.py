@@ -83,6 +83,7 @@ def test_unknown_trigger_is_illegal(session: Session) -> None:
         ("submitted", "reject", "reason", "a reason is required to reject a request"),
         ("assessed", "withdraw", "reason", "a reason is required to withdraw a request"),
         ("tasked", "reassess", "reason", "say what new intelligence or change calls for reassessment"),
+        ("assessed", "defer", "reason", "say why the meeting deferred it"),
     ],
 )
 def test_guards_say_what_is_missing(
@@ -141,6 +142,34 @@ def test_close_records_the_outcome(session: Session) -> None:
     case = queries.get_case(session, case_id=before.case_id)
     assert (case.state, case.outcome) == ("closed", "disrupted")
     assert queries.history(session, case_id=before.case_id)[-1].payload["strands"] == ["pursue"]
+
+
+def test_the_tasking_meeting_defers_a_case_until_it_is_decided(session: Session) -> None:
+    """Story 4: deferred with a reason, the case stays where it is, clock running, until it is decided."""
+    before = case_in(session, "assessed")
+    assessed = queries.get_case(session, case_id=before.case_id)
+    done = service.fire(
+        session,
+        case_id=before.case_id,
+        trigger="defer",
+        actor="chair",
+        data={"reason": "EAST is over capacity; back next week."},
+    )
+    case = queries.get_case(session, case_id=before.case_id)
+    assert (case.state, case.version) == ("assessed", before.version + 1)
+    assert case.deferred_reason == "EAST is over capacity; back next week."
+    assert case.deferred_at is not None
+    assert (case.sla_stage, case.sla_due_at) == (assessed.sla_stage, assessed.sla_due_at)  # still running
+    event = queries.history(session, case_id=before.case_id)[-1]
+    assert (event.trigger, event.actor, event.reason) == ("defer", "chair", case.deferred_reason)
+    assert event.payload["notify"] == ["requester"]  # the BCU hears why its request waits
+
+    service.fire(session, case_id=done.case_id, trigger="prioritise", actor="chair")
+    decided = queries.get_case(session, case_id=before.case_id)
+    assert (decided.state, decided.deferred_at, decided.deferred_reason) == ("prioritised", None, None)
+    with pytest.raises(IllegalTransition, match="cannot defer a case that is tasked"):
+        tasked = case_in(session, "tasked")
+        service.fire(session, case_id=tasked.case_id, trigger="defer", actor="chair", data={"reason": "x"})
 
 
 def test_unknown_outcome_is_refused_with_the_allowed_values(session: Session) -> None:

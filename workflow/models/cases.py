@@ -59,6 +59,9 @@ class Case(SQLModel, table=True):
     sla_breached: bool = Field(default=False, description="this stage's clock has already run out")
     awaiting_since: datetime | None = utc_optional()
     awaiting_reason: str | None = Field(default=None, max_length=4000)
+    # Story 4: put off by the tasking meeting (when, and why); cleared when the case next changes state.
+    deferred_at: datetime | None = utc_optional()
+    deferred_reason: str | None = Field(default=None, max_length=4000)
     review_cycle_started_at: datetime | None = utc_optional()
     review_due_at: datetime | None = utc_optional(index=True)
     review_overdue: bool = Field(default=False, description="this cycle's review date has already passed")
