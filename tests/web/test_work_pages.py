@@ -194,6 +194,22 @@ def test_tasking_list_ranks_by_band_and_shows_capacity(engine: Engine) -> None:
     assert "tasked of capacity 12" in east
     response = v.post(f"/cases/{high_id}/actions/prioritise", {"version": "2", "next": "/tasking#hub-EAST"})
     assert response.status_code == 303 and response.headers["location"] == "/tasking#hub-EAST"
+    # Story 4: each prioritised case is tasked to a hub team and an owner from the list itself.
+    assert f'id="team-{high_id}"' in v.get("/tasking").text
+    tasked = v.post(
+        f"/cases/{high_id}/actions/task",
+        {
+            "version": "3",
+            "next": "/tasking",
+            "hub": "EAST",
+            "team": "East surveillance 2",
+            "owner": "owner.east",
+        },
+    )
+    assert tasked.status_code == 303
+    with Session(engine) as s:
+        case = queries.get_case(s, case_id=high_id)
+    assert (case.state, case.team, case.owner) == ("tasked", "East surveillance 2", "owner.east")
     assert visitor(engine, "req.ne").get("/tasking").status_code == 403
 
 
