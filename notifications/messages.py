@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from workflow import escalations
+from workflow import ladders
 
 # The events a trigger of its own has a template for; everything else is a plain state change.
 _KINDS = {
@@ -137,7 +137,7 @@ def _escalation_context(
     step = int(payload.get("step", summary.get("step", 0)) or 0)
     # "Acknowledge by": when the ladder will take its next step if nobody acts; the top rung has no
     # next step, so the answer is now.
-    nxt = escalations.next_step_timer(case["policy"] or {}, escalation_id=0, step=step, at=at)
+    nxt = ladders.next_step_timer(case["policy"] or {}, escalation_id=0, step=step, at=at)
     return {
         "why": rules,
         "escalation": {"decision": _decision(reason, level_name)},

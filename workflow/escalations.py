@@ -3,169 +3,27 @@
 Each escalation climbs the policy's ladder (e.g. remind the owner, then tell the hub supervisor, then
 the tasking chair) by timer rows until a supervisor acknowledges, snoozes (with a reason, within the
 policy's limits) or resolves it. Every step is a case event, so the case history shows who was told,
-who acted and what they wrote (story 3).
+who acted and what they wrote (story 3). Raising one and planning its ladder is in `ladders`; the
+supervisors' actions are here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from workflow import clocks, service
-from workflow import rulebook as rb
 from workflow.calendar import Calendar
 from workflow.db import utcnow
 from workflow.errors import FieldProblem, InvalidInput, NotFound, Settled
 from workflow.models import Escalation
-
-ESCALATION = service.ESCALATION
-OPEN = ("open", "acknowledged", "snoozed")
-
-
-@dataclass(frozen=True)
-class Raised:
-    summary: dict[str, Any]
-    write: service.AfterEvent
-
-
-def _ladder(policy: Mapping[Any, Any]) -> list[dict[str, Any]]:
-    return list(policy.get("ladder") or [])
-
-
-def _after(step: Mapping[Any, Any]) -> timedelta:
-    ((unit, amount),) = step["after"].items()
-    return timedelta(seconds=Calendar.seconds(amount, unit))
-
-
-def first_step(policy: Mapping[Any, Any], *, handler: str | None, has_owner: bool) -> int:
-    """Where an escalation joins the ladder: at its handler's rung, else the first rung with someone
-    to tell (a case with no owner yet skips 'remind the owner')."""
-    ladder = _ladder(policy)
-    if handler is not None:
-        for i, step in enumerate(ladder):
-            if step["notify"] == handler:
-                return i
-    for i, step in enumerate(ladder):
-        if step["notify"] != "owner" or has_owner:
-            return i
-    return 0
-
-
-def next_step_timer(
-    policy: Mapping[Any, Any], *, escalation_id: int, step: int, at: datetime
-) -> clocks.TimerSpec | None:
-    ladder = _ladder(policy)
-    if step + 1 >= len(ladder):
-        return None
-    nxt = ladder[step + 1]
-    detail = {"escalation_id": escalation_id, "step": step + 1, "notify": nxt["notify"]}
-    return clocks.TimerSpec("ladder", at + _after(nxt), detail, policy.get("sources", {}).get("ladder"))
-
-
-def raise_escalation(
-    *,
-    row: Mapping[Any, Any],
-    source: str,
-    level: int,
-    level_name: str,
-    handler: str,
-    reason: str,
-    rules: Sequence[str],
-    ruleset_version: str | None,
-    at: datetime,
-    event_seq: int,
-) -> Raised:
-    """An escalation to record with the event at `event_seq`, and its first ladder timer."""
-    policy = row["policy"] or {}
-    step = first_step(
-        policy, handler=handler if source == "rule" else None, has_owner=row["owner"] is not None
-    )
-    ladder = _ladder(policy)
-    notify = ladder[step]["notify"] if ladder else handler
-    summary = {
-        "source": source,
-        "level": level,
-        "level_name": level_name,
-        "handler": handler,
-        "reason": reason,
-        "rules": list(rules),
-        "step": step,
-        "notify": notify,
-    }
-
-    def write(session: Session, _event_id: int) -> None:
-        escalation_id = session.execute(
-            insert(ESCALATION)
-            .values(
-                case_id=row["id"],
-                source=source,
-                level=level,
-                level_name=level_name,
-                handler=handler,
-                hub=row["hub"],
-                reason=reason,
-                rules=list(rules),
-                ruleset_version=ruleset_version,
-                status="open",
-                step=step,
-                snoozes=0,
-                raised_at=at,
-                event_seq=event_seq,
-            )
-            .returning(ESCALATION.c.id)
-        ).scalar_one()
-        timer = next_step_timer(policy, escalation_id=escalation_id, step=step, at=at)
-        service.add_timers(
-            session, case_id=row["id"], specs=[timer] if timer else [], ruleset_version=ruleset_version
-        )
-
-    return Raised(summary, write)
-
-
-def rule_escalation_if_new(
-    session: Session, *, row: RowMapping, decided: rb.Decided, at: datetime, event_seq: int
-) -> Raised | None:
-    """A MoRiLE threshold crossing raises an escalation unless one at that level or higher is open."""
-    esc = decided.escalation
-    assert esc is not None
-    highest = session.execute(
-        select(ESCALATION.c.level)
-        .where(
-            ESCALATION.c.case_id == row["id"], ESCALATION.c.source == "rule", ESCALATION.c.status.in_(OPEN)
-        )
-        .order_by(ESCALATION.c.level.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if highest is not None and highest >= esc["level"]:
-        return None
-    # The ladder and hub of the escalation follow the decision being recorded with it.
-    target = {
-        **row,
-        "policy": decided.policy,
-        "hub": decided.hub if row["state"] in service.ROUTABLE else row["hub"],
-    }
-    return raise_escalation(
-        row=target,
-        source="rule",
-        level=esc["level"],
-        level_name=esc["level_name"],
-        handler=esc["handler"],
-        reason="; ".join(esc["reasons"]),
-        rules=esc["rules"],
-        ruleset_version=decided.ruleset_version,
-        at=at,
-        event_seq=event_seq,
-    )
-
-
-# --- Supervisors' actions ---------------------------------------------------------------------------
+from workflow.tables import ESCALATION, TIMER
+from workflow.timer_rows import add_timers
 
 
 def list_escalations(
@@ -208,8 +66,8 @@ def _act(
 
         def settle(session: Session, _event_id: int) -> None:
             session.execute(
-                update(service.TIMER)
-                .where(service.TIMER.c.escalation_id == escalation_id, service.TIMER.c.status == "pending")
+                update(TIMER)
+                .where(TIMER.c.escalation_id == escalation_id, TIMER.c.status == "pending")
                 .values(status="cancelled", settled_at=at)
             )
             session.execute(update(ESCALATION).where(ESCALATION.c.id == escalation_id).values(**values))
@@ -217,9 +75,7 @@ def _act(
                 spec = clocks.TimerSpec(
                     "snooze_end", snooze_until, {"escalation_id": escalation_id, "step": esc["step"]}, None
                 )
-                service.add_timers(
-                    session, case_id=row["id"], specs=[spec], ruleset_version=row["ruleset_version"]
-                )
+                add_timers(session, case_id=row["id"], specs=[spec], ruleset_version=row["ruleset_version"])
 
         change = service.Change(
             trigger=trigger,

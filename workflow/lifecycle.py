@@ -29,6 +29,8 @@ class State(StrEnum):
 
 
 TERMINAL = frozenset({State.CLOSED, State.REJECTED, State.WITHDRAWN})
+# Before tasking, the rules decide the hub; afterwards it belongs to the tasking decision.
+ROUTABLE = frozenset({State.SUBMITTED, State.ASSESSED, State.PRIORITISED})
 OPEN_STATES = tuple(s.value for s in State if s not in TERMINAL)
 
 OUTCOMES = (

@@ -38,9 +38,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from workflow import service
 from workflow.clocks import SLA_STAGES
-from workflow.lifecycle import TERMINAL, State
+from workflow.lifecycle import ROUTABLE, TERMINAL, State
 from workflow.tables import EVENT
 
 BATCH = 20000  # rows a fetch: fewer round trips to a PostgreSQL server-side cursor
@@ -50,7 +49,7 @@ _SUBMITTED = State.SUBMITTED.value
 THROUGHPUT = ("submit", "assess", "defer", "prioritise", "task", "review", "close", "reject", "withdraw")
 HARM_BINS = ((0, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 61))
 LIKELIHOOD_TOTALS = (1, 2, 3, 4, 5, 6)
-_ROUTABLE = frozenset(s.value for s in service.ROUTABLE)
+_ROUTABLE = frozenset(s.value for s in ROUTABLE)
 _TERMINAL = frozenset(s.value for s in TERMINAL)
 
 DEFINITIONS = {

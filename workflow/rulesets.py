@@ -16,9 +16,10 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 import rules
-from workflow import caseload, escalations, service
+from workflow import caseload, ladders, service
 from workflow.db import utcnow
 from workflow.errors import Conflict, NotFound, RulesInvalid
+from workflow.lifecycle import ROUTABLE
 from workflow.models import RulesetVersion
 from workflow.rulebook import active_rulebook, active_version
 from workflow.tables import VERSION
@@ -119,7 +120,7 @@ def apply_to_open_cases(session: Session, *, actor: str, now: datetime | None = 
             values: dict[str, Any] = {"policy": decided.policy, "ruleset_version": decided.ruleset_version}
             if "band" in facts:
                 values["escalation_level"] = decided.escalation_level
-            if row["state"] in service.ROUTABLE:
+            if row["state"] in ROUTABLE:
                 values.update(hub=decided.hub, team=decided.team)
             if all(row[k] == v for k, v in values.items() if k != "ruleset_version"):
                 session.rollback()
@@ -134,7 +135,7 @@ def apply_to_open_cases(session: Session, *, actor: str, now: datetime | None = 
             seq = row["event_seq"] + 1
             change.after.append(service.decision_writer(row["id"], seq, decided, at))
             if decided.escalation is not None and "band" in facts:
-                raised = escalations.rule_escalation_if_new(
+                raised = ladders.rule_escalation_if_new(
                     session, row=row, decided=decided, at=at, event_seq=seq
                 )
                 if raised is not None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import RowMapping
 from sqlmodel import Session
 from transitions import MachineError
 
-from workflow import clocks
+from workflow import clocks, ladders
 from workflow import rulebook as rb
 from workflow.calendar import Calendar, calendar_for
 from workflow.chain import GENESIS, event_hash
@@ -33,12 +33,11 @@ from workflow.errors import (
     StaleVersion,
 )
 from workflow.facts import facts_of
-from workflow.lifecycle import MACHINE, TERMINAL, TRIGGERS, State, Transit, legal_triggers
+from workflow.lifecycle import MACHINE, ROUTABLE, TERMINAL, TRIGGERS, State, Transit, legal_triggers
 from workflow.schemas import TRIGGER_FIELDS, CaseRequest, TransitionInput, parse
 from workflow.tables import ASSESSMENT, CASE, DECISION, ESCALATION, EVENT, HUB, OUTBOX, TIMER, UNIT, USER
+from workflow.timer_rows import add_timers
 
-# Before tasking, the rules decide the hub; afterwards it belongs to the tasking decision.
-ROUTABLE = frozenset({State.SUBMITTED, State.ASSESSED, State.PRIORITISED})
 # Who is told of each trigger by default (roles; notifications/ turns them into people and channels).
 NOTIFY: dict[str, list[str]] = {
     "submit": ["requester"],
@@ -74,7 +73,6 @@ _UNIT_KIND = select(UNIT.c.kind).where(UNIT.c.code == bindparam("p_code"), UNIT.
 _ACTIVE_HUB = select(HUB.c.code).where(HUB.c.code == bindparam("p_code"), HUB.c.active.is_(True))
 _ACTIVE_USER = select(USER.c.username).where(USER.c.username == bindparam("p_name"), USER.c.active.is_(True))
 _INSERT_OUTBOX = insert(OUTBOX)
-_INSERT_TIMERS = insert(TIMER)
 _CANCEL_CLOCK_TIMERS = (
     update(TIMER)
     .where(
@@ -216,30 +214,6 @@ def resolve_escalations(
         .where(ESCALATION.c.id.in_(ids))
         .values(status="resolved", resolved_by="system", resolved_at=at, note=note)
     )
-
-
-def add_timers(
-    session: Session, *, case_id: int, specs: list[clocks.TimerSpec], ruleset_version: str | None
-) -> None:
-    if specs:
-        session.connection().execute(
-            _INSERT_TIMERS,
-            [
-                {
-                    "case_id": case_id,
-                    "kind": s.kind,
-                    "due_at": s.due_at,
-                    "status": "pending",
-                    "detail": s.detail,
-                    "rule": s.rule,
-                    "ruleset_version": ruleset_version,
-                    "escalation_id": s.detail.get("escalation_id"),
-                    "step": s.detail.get("step"),
-                    "created_at": utcnow(),
-                }
-                for s in specs
-            ],
-        )
 
 
 def write_change(
@@ -593,11 +567,7 @@ def _assessment_change(
     change.after.append(write_rows)
     change.after.append(decision_writer(row["id"], event_seq, decided, at))
     if decided.escalation is not None:
-        from workflow import escalations  # escalations builds on this module
-
-        raised = escalations.rule_escalation_if_new(
-            session, row=row, decided=decided, at=at, event_seq=event_seq
-        )
+        raised = ladders.rule_escalation_if_new(session, row=row, decided=decided, at=at, event_seq=event_seq)
         if raised is not None:
             change.payload["escalation"] = raised.summary
             change.payload["notify"] = [raised.summary["notify"]]

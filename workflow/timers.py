@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from workflow import escalations, service
+from workflow import ladders, service
 from workflow.db import utcnow
 from workflow.errors import Conflict
 from workflow.leases import claim_leased
 from workflow.lifecycle import TERMINAL
+from workflow.timer_rows import add_timers
 
 TIMER = service.TIMER
 ESCALATION = service.ESCALATION
@@ -142,7 +143,7 @@ def _missed(
     at: datetime,
 ) -> service.Change:
     """A missed deadline (SLA or review): record it and raise an escalation that climbs the ladder."""
-    raised = escalations.raise_escalation(
+    raised = ladders.raise_escalation(
         row=row,
         source=source,
         level=1,
@@ -180,8 +181,8 @@ def _ladder_effect(
             .where(ESCALATION.c.id == escalation_id)
             .values(status="open", step=step, snoozed_until=None)
         )
-        nxt = escalations.next_step_timer(policy, escalation_id=escalation_id, step=step, at=at)
-        service.add_timers(
+        nxt = ladders.next_step_timer(policy, escalation_id=escalation_id, step=step, at=at)
+        add_timers(
             session, case_id=row["id"], specs=[nxt] if nxt else [], ruleset_version=row["ruleset_version"]
         )
 

@@ -25,7 +25,7 @@ from api.web.rows import CASE
 from workflow import access
 from workflow.access import STAFF_ROLES, Forbidden, Principal
 from workflow.db import utcnow
-from workflow.escalations import OPEN as OPEN_ESCALATION
+from workflow.ladders import OPEN as OPEN_ESCALATION
 from workflow.lifecycle import OPEN_STATES, State
 from workflow.rulebook import active_rulebook
 from workflow.tables import ASSESSMENT, ESCALATION

@@ -17,7 +17,7 @@ from notifications import inbox
 from workflow import access, reads
 from workflow.access import Principal
 from workflow.db import utcnow
-from workflow.escalations import OPEN as OPEN_ESCALATION
+from workflow.ladders import OPEN as OPEN_ESCALATION
 from workflow.lifecycle import OPEN_STATES
 from workflow.models import Case, Escalation
 
