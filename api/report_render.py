@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,25 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from workflow import reports
+from workflow.errors import FieldProblem, InvalidInput
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSV_HEADER = ("section", "measure", "key1", "key2", "key3", "value")
+
+
+def period(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """A report period given as days (`to` exclusive) as the UTC midnights the report counts between."""
+    if start and end and start >= end:
+        raise InvalidInput([FieldProblem("from", "must be before `to`")])
+    return _midnight(start), _midnight(end)
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+def filename(start: date | None, end: date | None, fmt: str) -> str:
+    return f"sctac-evaluation-{start or 'start'}-{end or 'now'}.{fmt}"
 
 
 def render(figures: Mapping[str, Any], fmt: str) -> str:
@@ -42,7 +59,9 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 _env.filters["label"] = lambda s: str(s).replace("_", " ")
 
 
-def render_html(figures: Mapping[str, Any]) -> str:
+def render_html(figures: Mapping[str, Any], *, controls: Mapping[str, Any] | None = None) -> str:
+    """The report as one self-contained page. `controls` (the web page's period form and download
+    links: their `from` and `to` days) are left out of the file `sctac report` writes."""
     demand = figures["demand"]
     charts = {
         "requests": bar_chart(demand["requests_per_week"], title="Requests per week"),
@@ -50,7 +69,7 @@ def render_html(figures: Mapping[str, Any]) -> str:
         "bands": bar_chart(figures["morile"]["first_assessment_bands"], title="First assessment band"),
         "outcomes": bar_chart(figures["outcomes"]["closed_by_outcome"], title="Closed cases by outcome"),
     }
-    return _env.get_template("report.html").render(r=figures, charts=charts)
+    return _env.get_template("report.html").render(r=figures, charts=charts, controls=controls)
 
 
 def _labels(keys: Sequence[str]) -> list[str]:

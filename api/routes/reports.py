@@ -3,7 +3,7 @@ from the event log at request time, so it always matches the case histories."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -11,17 +11,12 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep, Who
 from api.problems import problem_responses
-from api.report_render import render_csv
+from api.report_render import filename, period, render_csv
 from api.views import Json
 from workflow import reports
 from workflow.access import Forbidden
-from workflow.errors import FieldProblem, InvalidInput
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
-
-
-def _midnight(day: date | None) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
 @router.get(
@@ -38,11 +33,10 @@ def evaluation(
 ) -> Response:
     if not who.sees_everything:
         raise Forbidden("the evaluation covers every case: it is for centre staff and admins")
-    if start and end and start >= end:
-        raise InvalidInput([FieldProblem("from", "must be before `to`")])
-    figures = reports.evaluation(session, start=_midnight(start), end=_midnight(end))
+    first, last = period(start, end)
+    figures = reports.evaluation(session, start=first, end=last)
     if format == "csv":
-        name = f"sctac-evaluation-{start or 'start'}-{end or 'now'}.csv"
+        name = filename(start, end, "csv")
         return Response(
             render_csv(figures),
             media_type="text/csv; charset=utf-8",

@@ -23,7 +23,7 @@ from api.web.charts import BarChart, Heatmap, bar_chart, heatmap
 from api.web.core import WebRoute, WebUser, label, render
 from api.web.rows import CASE
 from workflow import access
-from workflow.access import STAFF_ROLES, Forbidden, Principal
+from workflow.access import STAFF_ROLES, Principal
 from workflow.db import utcnow
 from workflow.ladders import OPEN as OPEN_ESCALATION
 from workflow.lifecycle import OPEN_STATES, State
@@ -158,18 +158,3 @@ def dashboard(request: Request, session: SessionDep, who: WebUser) -> Response:
         # Counts only: no case's content is on this page.
         marking="OFFICIAL",
     )
-
-
-@router.get("/reports/evaluation")
-def evaluation(request: Request, session: SessionDep, who: WebUser) -> Response:
-    """The pathfinder evaluation (story 9), as `sctac report --format html` renders it. It counts every
-    case in the event log, so only people who may see every case may open it."""
-    if not who.sees_everything:
-        raise Forbidden("the evaluation covers every case: it is for centre staff and admins")
-    from api.report_render import render_html
-    from workflow import reports
-
-    html = render_html(reports.evaluation(session))
-    # The report is a self-contained document with its own stylesheet inline.
-    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
-    return HTMLResponse(html, headers={"Content-Security-Policy": csp})

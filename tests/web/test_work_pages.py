@@ -323,9 +323,46 @@ def test_dashboard_draws_the_matrix_and_counts_only_visible_cases(engine: Engine
 def test_evaluation_report_is_for_those_who_see_every_case(engine: Engine) -> None:
     add_cast(engine)
     make_case(engine, "closed")
-    report = visitor(engine, "sup.centre").get("/reports/evaluation")
+    centre = visitor(engine, "sup.centre")
+    report = centre.get("/reports/evaluation")
     assert report.status_code == 200 and "pathfinder evaluation" in report.text
     assert visitor(engine, "req.ne").get("/reports/evaluation").status_code == 403
+
+
+def test_evaluation_page_takes_a_period_and_downloads_its_figures(engine: Engine) -> None:
+    """Story 9: the programme manager picks the period and exports the same figures for the FBC."""
+    add_cast(engine)
+    make_case(engine, "closed")
+    centre = visitor(engine, "sup.centre")
+    today = utcnow().date()
+    week = {"from": (today - timedelta(days=7)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    page = centre.get("/reports/evaluation", params=week)
+    assert page.status_code == 200
+    assert f"Period: {week['from']} to\n  {week['to']}" in page.text
+    assert f'name="from" value="{week["from"]}"' in page.text  # the form keeps the chosen period
+    as_csv = centre.get("/reports/evaluation", params={**week, "format": "csv"})
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert (
+        f'filename="sctac-evaluation-{week["from"]}-{week["to"]}.csv"'
+        in as_csv.headers["content-disposition"]
+    )
+    rows = as_csv.text.splitlines()
+    assert rows[0] == "section,measure,key1,key2,key3,value"
+    assert "demand,requests_total,,,,1" in rows
+    as_json = centre.get("/reports/evaluation", params={**week, "format": "json"})
+    assert as_json.json()["demand"]["requests_total"] == 1
+    before = centre.get("/reports/evaluation", params={"from": "2000-01-01", "to": "2000-01-08"})
+    assert (
+        before.status_code == 200
+        and "demand,requests_total,,,,0"
+        in centre.get(
+            "/reports/evaluation", params={"from": "2000-01-01", "to": "2000-01-08", "format": "csv"}
+        ).text.splitlines()
+    )
+    backwards = centre.get("/reports/evaluation", params={"from": week["to"], "to": week["from"]})
+    assert backwards.status_code == 422 and "must be before" in backwards.text
+    mistyped = centre.get("/reports/evaluation", params={"from": "31/12/2026"})
+    assert mistyped.status_code == 422 and "not a day like 2026-05-01" in mistyped.text
 
 
 def test_case_in_state(engine: Engine) -> None:
