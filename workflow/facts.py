@@ -9,6 +9,9 @@ only columns (through one covering index, see `CaseEvent`).
 The facts are derived from the payload alone, and the payload is covered by the event's hash:
 `sctac audit verify` recomputes them and names any event whose facts disagree with its payload. They are
 part of the event log, not counters kept beside it.
+
+Changing FACTS changes what every past event should hold: ship a migration that refills the columns for
+the triggers concerned (as 0005 does for all), or the audit will name the events written before.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-_SCORING = ("submit", "assess", "rescore", "reassess")
+# Events that record a rule decision: route and policy (publishing a ruleset re-decides open cases).
+_DECIDING = ("submit", "assess", "rescore", "reassess", "rules_applied")
 _ASSESSING = ("assess", "rescore", "reassess")
-# Events that may raise an escalation (assessment thresholds, SLA breaches, overdue reviews).
-_RAISING = ("assess", "rescore", "reassess", "sla_breached", "review_overdue")
+# Events that may raise an escalation (assessment thresholds, a published ruleset's thresholds, SLA
+# breaches, overdue reviews).
+_RAISING = ("assess", "rescore", "reassess", "rules_applied", "sla_breached", "review_overdue")
 ESCALATION_ACTIONS = (
     "escalation_acknowledged",
     "escalation_snoozed",
@@ -57,9 +62,9 @@ FACTS: dict[str, tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]] = {
     "unit": (_text, {"submit": ("request", "requesting_unit")}),
     "themes": (_texts, {"submit": ("request", "themes")}),
     "capabilities": (_texts, {"submit": ("request", "capabilities")}),
-    # The hub the rules routed the case to (scoring events), or the hub it was tasked to.
-    "hub": (_text, {**{t: ("decisions", "route", "hub") for t in _SCORING}, "task": ("hub",)}),
-    "review_days": (_int, {t: ("decisions", "policy", "review_days") for t in _SCORING}),
+    # The hub the rules routed the case to (deciding events), or the hub it was tasked to.
+    "hub": (_text, {**{t: ("decisions", "route", "hub") for t in _DECIDING}, "task": ("hub",)}),
+    "review_days": (_int, {t: ("decisions", "policy", "review_days") for t in _DECIDING}),
     "band": (_text, {t: ("assessment", "score", "band") for t in _ASSESSING}),
     "harm_total": (_float, {t: ("assessment", "score", "harm_total") for t in _ASSESSING}),
     "likelihood_total": (_float, {t: ("assessment", "score", "likelihood_total") for t in _ASSESSING}),

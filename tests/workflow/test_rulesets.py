@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from tests.conftest import GOLDEN
 from tests.factories import request_data, submit
-from workflow import queries, rulesets
+from workflow import queries, reports, rulesets
 from workflow.errors import RulesInvalid
 from workflow.settings import get_settings
 
@@ -60,6 +60,21 @@ def test_preview_publish_and_apply(session: Session, candidate: Path) -> None:
     newcomer = submit(session, **KNIFE)
     assert queries.get_case(session, case_id=newcomer.case_id).hub == "SOUTH"
     assert rulesets.apply_to_open_cases(session, actor="admin").changed == []  # nothing left to change
+
+
+def test_the_evaluation_follows_cases_a_published_ruleset_re_routes(
+    session: Session, candidate: Path
+) -> None:
+    """Open cases per hub come from the event log: a re-route by publishing is an event like any other."""
+    for _ in range(3):
+        submit(session, **KNIFE)
+    submit(session)  # North East: stays with EAST
+    assert reports.evaluation(session)["workload"]["open_by_hub"] == {"CENTRE": 3, "EAST": 1}
+    rulesets.publish(session, path=candidate, actor="admin")
+    rulesets.apply_to_open_cases(session, actor="admin")
+    assert reports.evaluation(session)["workload"]["open_by_hub"] == {"EAST": 1, "SOUTH": 3}
+    demand = reports.evaluation(session)["demand"]["by_hub"]  # demand stays where it was first routed
+    assert {hub: sum(weeks.values()) for hub, weeks in demand.items()} == {"CENTRE": 3, "EAST": 1}
 
 
 def test_broken_candidate_names_file_and_line(session: Session, candidate: Path) -> None:
