@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
+from api.charts import BarChart, Heatmap, bar_chart, heatmap
 from api.deps import SessionDep
-from api.web.charts import BarChart, Heatmap, bar_chart, heatmap
 from api.web.core import WebRoute, WebUser, label, render
 from api.web.rows import CASE
 from workflow import access

@@ -1,13 +1,14 @@
-"""Geometry for the dashboard's SVG pictures, drawn by the template (no chart library, no CDN).
+"""Geometry for every SVG picture the pages and the evaluation report draw (no chart library, no CDN).
 
-Python decides sizes and positions; the Jinja template writes the elements, so every label passes
-through autoescaping like any other text on the page.
+Python decides sizes and positions; the macros in `templates/_charts.html` write the elements, so every
+label passes through autoescaping like any other text on the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rules import Matrix
 
@@ -44,6 +45,76 @@ def bar_chart(title: str, series: Mapping[str, int], *, width: int = 520, label_
     ]
     height = top * 2 + max(len(bars), 1) * (bar_height + gap)
     return BarChart(title, bars, width, height, label_width, bar_height)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class SeriesChart:
+    """Values along an axis (weeks, bands, outcomes) as columns or as a line, with the peak marked."""
+
+    kind: Literal["columns", "line"]
+    title: str
+    width: int
+    height: int
+    left: int
+    top: int
+    bottom: int
+    inner_h: float
+    peak: int
+    columns: list[Column]
+    ticks: list[tuple[float, str]]  # (x, label); labels thinned so they never overlap
+
+    @property
+    def points(self) -> str:
+        return " ".join(f"{c.x:.1f},{c.y:.1f}" for c in self.columns)
+
+
+def _tick_labels(keys: Sequence[str]) -> list[str]:
+    # Week names are dates: show day and month only; thin them so they never overlap.
+    short = [k[5:] if len(k) == 10 and k[4] == "-" else k.replace("_", " ") for k in keys]
+    step = max(1, len(short) // 13)
+    return [s if i % step == 0 else "" for i, s in enumerate(short)]
+
+
+def series_chart(
+    title: str,
+    series: Mapping[str, int],
+    *,
+    kind: Literal["columns", "line"] = "columns",
+    width: int = 640,
+    height: int = 220,
+) -> SeriesChart:
+    keys = list(series)
+    peak = max([*series.values(), 1])
+    left, bottom, top = 40, 40, 24
+    inner_w, inner_h = width - left - 10, height - bottom - top
+    columns = []
+    ticks = []
+    if kind == "columns":
+        slot = inner_w / max(len(keys), 1)
+        for i, (key, label) in enumerate(zip(keys, _tick_labels(keys), strict=True)):
+            h = inner_h * series[key] / peak
+            x = left + i * slot + slot * 0.15
+            columns.append(Column(key, series[key], x, top + inner_h - h, slot * 0.7, h))
+            if label:
+                ticks.append((x + slot * 0.35, label))
+    else:
+        step = inner_w / max(len(keys) - 1, 1)
+        for i, (key, label) in enumerate(zip(keys, _tick_labels(keys), strict=True)):
+            x, y = left + i * step, top + inner_h - inner_h * series[key] / peak
+            columns.append(Column(key, series[key], x, y, 0, 0))
+            if label:
+                ticks.append((x, label))
+    return SeriesChart(kind, title, width, height, left, top, bottom, inner_h, peak, columns, ticks)
 
 
 @dataclass(frozen=True)
