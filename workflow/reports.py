@@ -429,6 +429,9 @@ def _batches(session: Session, *, end: datetime, batch: int) -> Iterator[list[tu
         driver.cursor(name="sctac_report", binary=True) if dialect.name == "postgresql" else driver.cursor()
     )
     try:
+        if dialect.name == "postgresql":
+            # Times come back in the session's time zone; weeks and days are UTC's. For this read only.
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
         cursor.execute(compiled.string, args)
         while rows := cursor.fetchmany(batch):
             yield rows

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session
 
 from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, request_data
@@ -155,6 +156,18 @@ def test_period_clips_what_happened_outside_it(session: Session) -> None:
     assert february["outcomes"]["closed_by_outcome"] == {"disrupted": 1}
     # As at 1 Feb the backlog still counts the cases opened in January.
     assert february["demand"]["backlog_at_week_end"]["2026-02-02"] == 2
+
+
+def test_figures_are_in_utc_whatever_the_database_session_time_zone(session: Session) -> None:
+    """Weeks start on Monday UTC: a PostgreSQL session set to UTC-12 (where Monday 09:00 UTC is still
+    Sunday) must not move Monday's requests into the week before."""
+    _drive(session)
+    utc = reports.evaluation(session, start=at(1, 5, 0), end=at(3, 2, 0))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TIME ZONE 'Etc/GMT+12'"))  # POSIX sign: UTC-12
+    elsewhere = reports.evaluation(session, start=at(1, 5, 0), end=at(3, 2, 0))
+    assert elsewhere == utc
+    assert elsewhere["demand"]["requests_per_week"]["2026-01-05"] == 5
 
 
 def test_stats_by_hand() -> None:
