@@ -41,13 +41,13 @@ from bench.scratch import postgres_database  # noqa: E402
 from workflow import accounts  # noqa: E402
 from workflow.chain import GENESIS, event_hash  # noqa: E402
 from workflow.db import make_engine, utcnow  # noqa: E402
+from workflow.facts import facts_of  # noqa: E402
 from workflow.migrate import upgrade  # noqa: E402
-from workflow.models import Case, CaseEvent  # noqa: E402
+from workflow.models import Case  # noqa: E402
 from workflow.reference import sync_reference  # noqa: E402
 from workflow.service import reference_for  # noqa: E402
+from workflow.tables import CASE, EVENT  # noqa: E402
 
-CASE = Case.__table__  # type: ignore[attr-defined]
-EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
 BATCH = 5000
 
 
@@ -87,7 +87,7 @@ def seed(engine: Engine, count: int) -> None:
                     "prev_hash": GENESIS,
                 }
                 event["hash"] = event_hash(**event)
-                events.append(event)
+                events.append({**event, **facts_of("submit", event["payload"])})
                 cases.append(
                     {
                         **defaults,
