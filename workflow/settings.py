@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     matrix_path: Path = PACKAGE_ROOT / "rules" / "matrices" / "tactical-default.yaml"
     rules_backend: Literal["durable", "native"] | None = None
     secret_key: str = Field(
-        default="", description="signs tokens and sessions; generated per process if empty"
+        default="", description="keys page sessions; a new key per process if empty"
     )
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
