@@ -28,9 +28,7 @@ class Settings(BaseSettings):
     rules_path: Path = PACKAGE_ROOT / "rules" / "default"
     matrix_path: Path = PACKAGE_ROOT / "rules" / "matrices" / "tactical-default.yaml"
     rules_backend: Literal["durable", "native"] | None = None
-    secret_key: str = Field(
-        default="", description="keys page sessions; a new key per process if empty"
-    )
+    secret_key: str = Field(default="", description="keys page sessions; a new key per process if empty")
     base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
     mail_from: str = "sctac@localhost"
