@@ -46,6 +46,7 @@ class Preview:
     cases: int
     changes: tuple[CaseChange, ...]
     errors: tuple[tuple[str, str], ...]  # (reference, why the candidate cannot evaluate it)
+    hub_names: Mapping[str, str] = field(default_factory=dict)  # code -> name, for people to read
 
     def of_kind(self, kind: str) -> tuple[CaseChange, ...]:
         return tuple(c for c in self.changes if kind in c.kinds)
@@ -64,12 +65,14 @@ class Preview:
         return out
 
     def summary(self) -> str:
-        """For example ``7 open cases would re-route from CENTRE to SOUTH; 0 escalations change``."""
+        """For example ``7 open cases would re-route from Centre queue (CENTRE) to South hub (SOUTH);
+        0 escalations change``."""
         pairs = self.reroutes.most_common()
         if pairs:
             (src, dst), n = pairs[0]
-            text = f"{n} open {'case' if n == 1 else 'cases'} would re-route from {src} to {dst}"
-            text += "".join(f", {m} from {a} to {b}" for (a, b), m in pairs[1:])
+            name = self._hub
+            text = f"{n} open {'case' if n == 1 else 'cases'} would re-route from {name(src)} to {name(dst)}"
+            text += "".join(f", {m} from {name(a)} to {name(b)}" for (a, b), m in pairs[1:])
         else:
             text = "0 open cases would re-route"
         counts = self.counts
@@ -83,6 +86,10 @@ class Preview:
         if self.errors:
             parts.append(f"{len(self.errors)} cannot be evaluated by the candidate")
         return "; ".join(parts)
+
+    def _hub(self, code: str) -> str:
+        name = self.hub_names.get(code)
+        return f"{name} ({code})" if name and name != code else code
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -169,4 +176,5 @@ def preview(
                 rules_to=tuple(f.rule for f in traced.trace),
             )
         )
-    return Preview(current.version, candidate.version, len(refs), tuple(changes), tuple(errors))
+    names = {code: hub.name for rules in (current, candidate) for code, hub in rules.ruleset.hubs.items()}
+    return Preview(current.version, candidate.version, len(refs), tuple(changes), tuple(errors), names)

@@ -275,7 +275,7 @@ def test_rules_preview_then_publish(engine: Engine) -> None:
     form["text"][i] = form["text"][i].replace("routing:\n", rule, 1)
     checked = v.post("/admin/rules", {**form, "action": "check"})
     assert checked.status_code == 200, re.findall(r"<td>error</td>.*?</tr>", checked.text)[:3]
-    assert 'id="preview-summary"' in checked.text and "to SOUTH" in checked.text
+    assert 'id="preview-summary"' in checked.text and "to South hub (SOUTH)" in checked.text
     published = v.post("/admin/rules", {**form, "action": "publish", "note": "story 8"})
     assert published.status_code == 200 and "Published" in published.text
     with Session(engine) as s:

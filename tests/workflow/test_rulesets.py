@@ -37,7 +37,10 @@ def test_preview_publish_and_apply(session: Session, candidate: Path) -> None:
     before_version = queries.get_case(session, case_id=knife[0].case_id).ruleset_version
 
     preview = rulesets.preview(session, path=candidate)
-    assert preview.summary() == "3 open cases would re-route from CENTRE to SOUTH; 0 escalations change"
+    assert (
+        preview.summary()
+        == "3 open cases would re-route from Centre queue (CENTRE) to South hub (SOUTH); 0 escalations change"
+    )
     assert sorted(c.reference for c in preview.changes) == sorted(k.reference for k in knife)
     assert all(queries.get_case(session, case_id=k.case_id).hub == "CENTRE" for k in knife)  # nothing moved
 
