@@ -11,29 +11,41 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from fastapi.responses import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
 
 from api.charts import series_chart
 from workflow import reports
+from workflow.access import Forbidden, Principal
 from workflow.errors import FieldProblem, InvalidInput
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSV_HEADER = ("section", "measure", "key1", "key2", "key3", "value")
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-def period(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
-    """A report period given as days (`to` exclusive) as the UTC midnights the report counts between."""
+def figures_for(session: Session, who: Principal, start: date | None, end: date | None) -> dict[str, Any]:
+    """The evaluation for days [start, end), for someone who may see every case (it counts them all)."""
+    if not who.sees_everything:
+        raise Forbidden("the evaluation covers every case: it is for centre staff and admins")
     if start and end and start >= end:
         raise InvalidInput([FieldProblem("from", "must be before `to`")])
-    return _midnight(start), _midnight(end)
+    return reports.evaluation(session, start=_midnight(start), end=_midnight(end))
 
 
 def _midnight(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
-def filename(start: date | None, end: date | None, fmt: str) -> str:
-    return f"sctac-evaluation-{start or 'start'}-{end or 'now'}.{fmt}"
+def download(figures: Mapping[str, Any], fmt: str, start: date | None, end: date | None) -> Response:
+    """The figures as a file to save (CSV or JSON), named for the period."""
+    name = f"sctac-evaluation-{start or 'start'}-{end or 'now'}.{fmt}"
+    return Response(
+        render(figures, fmt),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def render(figures: Mapping[str, Any], fmt: str) -> str:

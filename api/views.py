@@ -140,9 +140,7 @@ def case_detail(
             "assessment": _latest_assessment(assessments[-1]) if assessments else None,
             "assessment_count": len(assessments),
             "decisions": [decision_view(d) for d in decisions],
-            "legal_triggers": access.allowed_triggers(
-                who, {"state": c.state, "owner": c.owner, "requesting_unit": c.requesting_unit}
-            ),
+            "legal_triggers": access.allowed_triggers(who, access.case_facts(c)),
         }
     )
     body["links"] = {

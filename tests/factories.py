@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from workflow import service
+from workflow import accounts, service
 
 COUNTY_LINES = {
     "title": "County line run from Newham into Essex",
@@ -85,6 +87,21 @@ def submit(session: Session, **overrides: Any) -> service.Fired:
     return service.submit_case(session, request=request_data(**overrides), actor="ds.ne")
 
 
+def p1_escalated(
+    session: Session, *, submitted: datetime | None = None, assessed: datetime | None = None
+) -> service.Fired:
+    """Story 3's case: submitted, then scored P1 with capability grade D, which raises a rule escalation."""
+    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=submitted)
+    return service.fire(
+        session,
+        case_id=done.case_id,
+        trigger="assess",
+        actor="analyst1",
+        data={"assessment": P1_CAPABILITY_D},
+        now=assessed,
+    )
+
+
 def case_in(session: Session, state: str, **overrides: Any) -> service.Fired:
     """A new case driven through the real service into `state`."""
     done = submit(session, **overrides)
@@ -93,3 +110,19 @@ def case_in(session: Session, state: str, **overrides: Any) -> service.Fired:
             session, case_id=done.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
         )
     return done
+
+
+def add_people(
+    session: Session,
+    people: Iterable[Sequence[Any]],
+    *,
+    clearance: str = "OFFICIAL-SENSITIVE",
+    password: str | None = None,
+) -> None:
+    """Accounts from (username, roles, unit, hub[, clearance]) rows, through the real account service."""
+    for username, roles, unit, hub, *own in people:
+        data = {"username": username, "roles": roles, "unit_code": unit, "hub_code": hub}
+        data["clearance"] = own[0] if own else clearance
+        if password is not None:
+            data["password"] = password
+        accounts.create_user(session, data=data)

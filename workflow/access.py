@@ -134,6 +134,11 @@ def unassigned_triggers() -> list[str]:
     return [t for t in TRIGGERS if t not in PERMISSIONS]
 
 
+def case_facts(case: Any) -> dict[str, Any]:
+    """What the permission checks read of a case (a `Case` row, or anything with those attributes)."""
+    return {"state": case.state, "owner": case.owner, "requesting_unit": case.requesting_unit}
+
+
 def _in_scope(who: Principal, grant: Grant, case: Mapping[str, Any]) -> bool:
     if grant.scope == "owner":
         return case.get("owner") == who.username

@@ -26,7 +26,7 @@ _ASSESSING = ("assess", "rescore", "reassess")
 # Events that may raise an escalation (assessment thresholds, a published ruleset's thresholds, SLA
 # breaches, overdue reviews).
 _RAISING = ("assess", "rescore", "reassess", "rules_applied", "sla_breached", "review_overdue")
-ESCALATION_ACTIONS = (
+_ESCALATION_ACTIONS = (
     "escalation_acknowledged",
     "escalation_snoozed",
     "escalation_step",
@@ -74,7 +74,7 @@ FACTS: dict[str, tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]] = {
     "strands": (_texts, {"review": ("strands",), "close": ("strands",)}),
     "escalation_source": (_text, {t: ("escalation", "source") for t in _RAISING}),
     "escalation_level": (_int, {t: ("escalation", "level") for t in _RAISING}),
-    "escalation_id": (_int, {t: ("escalation_id",) for t in ESCALATION_ACTIONS}),
+    "escalation_id": (_int, {t: ("escalation_id",) for t in _ESCALATION_ACTIONS}),
     "step_notify": (_texts, {"escalation_step": ("notify",)}),
 }
 COLUMNS = tuple(FACTS)

@@ -70,6 +70,12 @@ TRANSITIONS: tuple[tuple[str, tuple[State, ...], State | None], ...] = (
 )
 TRIGGERS = tuple(t for t, _, _ in TRANSITIONS)
 
+
+def scoring_trigger(state: str) -> str:
+    """A MoRiLE score assesses a submitted case and re-scores one already assessed."""
+    return "assess" if state == State.SUBMITTED.value else "rescore"
+
+
 # Events the system and the escalation handlers record on open cases; people cannot fire them as
 # triggers, but the audit checks them against the lifecycle like any other event.
 SYSTEM_EVENTS = (

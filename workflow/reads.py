@@ -22,7 +22,7 @@ from workflow import access
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.errors import FieldProblem, InvalidInput, NotFound
-from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision
+from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Escalation
 from workflow.tables import CASE, READ
 
 
@@ -252,3 +252,15 @@ def read_log(
     if before_id is not None:
         query = query.where(col(CaseRead.id) < before_id)
     return session.execute(query.order_by(col(CaseRead.id).desc()).limit(limit)).scalars().all()
+
+
+def visible_escalation(session: Session, *, who: Principal, escalation_id: int) -> tuple[Escalation, Case]:
+    """An escalation and its case, if `who` may see the case (else NotFound, as for a missing one)."""
+    found = session.execute(
+        select(Escalation, Case)
+        .join(Case, col(Case.id) == col(Escalation.case_id))
+        .where(col(Escalation.id) == escalation_id, access.visible(who))
+    ).first()
+    if found is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    return found[0], found[1]

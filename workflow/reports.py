@@ -447,20 +447,19 @@ def evaluation(
     end = end or datetime(9999, 1, 1, tzinfo=UTC)
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("give the report period as timezone-aware datetimes")
-    rows = chain.from_iterable(_batches(session, end=end, batch=batch))
     if session.get_bind().dialect.name == "sqlite":
         # Times arrive as naive UTC text: parse each once, and compare with a naive period.
         fold = _Fold(_naive(start), _naive(end), datetime.fromisoformat)
     else:
-        # Times arrive aware; comparing datetimes that share one tzinfo object takes Python's fast path.
-        head = next(rows, None)
-        tz = head[_AT].tzinfo if head is not None else UTC
-        fold = _Fold(start.astimezone(tz), end.astimezone(tz), None)
-        rows = chain((head,) if head is not None else (), rows)
+        # Times arrive with tzinfo datetime.UTC (the read sets the session to UTC); a period with the
+        # same tzinfo object keeps every comparison on Python's fast path.
+        fold = _Fold(start.astimezone(UTC), end.astimezone(UTC), None)
+    rows = chain.from_iterable(_batches(session, end=end, batch=batch))
     for _case_id, events in groupby(rows, key=itemgetter(_CASE)):
         fold.case(events)
     session.rollback()  # end the read transaction
-    _aware(fold)
+    if fold.parse is not None:  # SQLite's naive times
+        _aware(fold)
     first = _week(fold.first_inside) if fold.any_inside else None
     last = _week(fold.last_inside) if fold.any_inside else None
     weeks = _weeks(start, end, first, last)
@@ -473,12 +472,8 @@ def _naive(at: datetime) -> datetime:
 
 def _aware(fold: _Fold) -> None:
     """Back to aware UTC for the assembly, which compares with the (aware) period."""
-    fold.last_at = _utc(fold.last_at)
-    fold.open_review_due = [_utc(due) for due in fold.open_review_due]
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    fold.last_at = fold.last_at.replace(tzinfo=UTC)
+    fold.open_review_due = [due.replace(tzinfo=UTC) for due in fold.open_review_due]
 
 
 def _weeks(start: datetime, end: datetime, first: int | None, last: int | None) -> list[int]:

@@ -28,7 +28,7 @@ from api.views import (
 from workflow import access, queries, reads, service
 from workflow.access import Forbidden
 from workflow.errors import IllegalTransition
-from workflow.lifecycle import TRIGGERS, State, legal_triggers
+from workflow.lifecycle import TRIGGERS, State, legal_triggers, scoring_trigger
 from workflow.models import Assessment
 from workflow.schemas import CaseRequest as _CaseRequest
 from workflow.schemas import Code, TransitionInput
@@ -205,8 +205,8 @@ def assess(
     if_match: IfMatch = None,
 ) -> Json:
     case = reads.visible_case(session, who=who, case_id=case_id)
-    trigger = "assess" if case.state == State.SUBMITTED.value else "rescore"
-    access.require(who, trigger, {"owner": case.owner, "requesting_unit": case.requesting_unit})
+    trigger = scoring_trigger(case.state)
+    access.require(who, trigger, access.case_facts(case))
     expected = parse_if_match(if_match, required=False)
     with lock:
         done = service.fire(
@@ -251,7 +251,7 @@ def transition(
     case = reads.visible_case(session, who=who, case_id=case_id)
     if trigger not in TRIGGERS:
         raise IllegalTransition(trigger, case.state, legal_triggers(case.state))
-    access.require(who, trigger, {"owner": case.owner, "requesting_unit": case.requesting_unit})
+    access.require(who, trigger, access.case_facts(case))
     expected = parse_if_match(if_match, required=True)
     with lock:
         service.fire(

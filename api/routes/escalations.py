@@ -17,9 +17,8 @@ from sqlmodel import col
 from api.deps import SessionDep, Who, Writer
 from api.problems import problem_responses
 from api.views import Json
-from workflow import access, escalations
+from workflow import access, escalations, reads
 from workflow.access import Forbidden, Principal
-from workflow.errors import NotFound
 from workflow.models import Case, Escalation
 from workflow.schemas import Note
 
@@ -87,17 +86,6 @@ def _view(esc: Escalation, case: Case) -> dict[str, Any]:
     }
 
 
-def _visible(session: SessionDep, who: Principal, escalation_id: int) -> tuple[Escalation, Case]:
-    row = session.execute(
-        select(Escalation, Case)
-        .join(Case, col(Case.id) == col(Escalation.case_id))
-        .where(col(Escalation.id) == escalation_id, access.visible(who))
-    ).first()
-    if row is None:
-        raise NotFound(f"no escalation {escalation_id}")
-    return row[0], row[1]
-
-
 @router.get("", responses=problem_responses(401, 403, 422), summary="Escalations on cases you may see")
 def list_escalations(
     session: SessionDep,
@@ -123,12 +111,12 @@ def list_escalations(
 
 @router.get("/{escalation_id}", responses=problem_responses(401, 403, 404))
 def get_escalation(session: SessionDep, who: Supervisor, escalation_id: EscalationId) -> Json:
-    return Json(_view(*_visible(session, who, escalation_id)))
+    return Json(_view(*reads.visible_escalation(session, who=who, escalation_id=escalation_id)))
 
 
 def _after(session: SessionDep, who: Principal, escalation_id: int) -> Json:
     session.expire_all()
-    return Json(_view(*_visible(session, who, escalation_id)))
+    return Json(_view(*reads.visible_escalation(session, who=who, escalation_id=escalation_id)))
 
 
 @router.post("/{escalation_id}/acknowledge", responses=problem_responses(401, 403, 404, 409, 422))
@@ -139,7 +127,7 @@ def acknowledge(
     escalation_id: EscalationId,
     body: Acknowledge | None = None,
 ) -> Json:
-    _visible(session, who, escalation_id)
+    reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     with lock:
         escalations.acknowledge(
             session, escalation_id=escalation_id, actor=who.username, note=body.note if body else None
@@ -151,7 +139,7 @@ def acknowledge(
 def snooze(
     session: SessionDep, who: Supervisor, lock: Writer, escalation_id: EscalationId, body: Snooze
 ) -> Json:
-    _visible(session, who, escalation_id)
+    reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     with lock:
         escalations.snooze(
             session, escalation_id=escalation_id, actor=who.username, until=body.until, reason=body.reason
@@ -163,7 +151,7 @@ def snooze(
 def resolve(
     session: SessionDep, who: Supervisor, lock: Writer, escalation_id: EscalationId, body: Resolve
 ) -> Json:
-    _visible(session, who, escalation_id)
+    reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     with lock:
         escalations.resolve(session, escalation_id=escalation_id, actor=who.username, reason=body.reason)
     return _after(session, who, escalation_id)

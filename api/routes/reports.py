@@ -11,10 +11,8 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep, Who
 from api.problems import problem_responses
-from api.report_render import filename, period, render_csv
+from api.report_render import download, figures_for
 from api.views import Json
-from workflow import reports
-from workflow.access import Forbidden
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -31,15 +29,5 @@ def evaluation(
     end: Annotated[date | None, Query(alias="to", description="last day, exclusive")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Response:
-    if not who.sees_everything:
-        raise Forbidden("the evaluation covers every case: it is for centre staff and admins")
-    first, last = period(start, end)
-    figures = reports.evaluation(session, start=first, end=last)
-    if format == "csv":
-        name = filename(start, end, "csv")
-        return Response(
-            render_csv(figures),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return Json(figures)
+    figures = figures_for(session, who, start, end)
+    return download(figures, "csv", start, end) if format == "csv" else Json(figures)

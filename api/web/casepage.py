@@ -203,8 +203,7 @@ def case_context(
     case: Case = view.case
     assert case.id is not None
     now = utcnow()
-    facts = {"state": case.state, "owner": case.owner, "requesting_unit": case.requesting_unit}
-    allowed = access.allowed_triggers(who, facts)
+    allowed = access.allowed_triggers(who, access.case_facts(case))
     matrix = matrix_of(session)
     actions: list[ActionForm] = []
     assess_form: AssessForm | None = None

@@ -46,7 +46,7 @@ from workflow.errors import (
     InvalidInput,
     NotFound,
 )
-from workflow.lifecycle import TRIGGERS, State
+from workflow.lifecycle import TRIGGERS, State, scoring_trigger
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -173,7 +173,7 @@ def fire(
     case = reads.visible_case(session, who=who, case_id=case_id)
     if trigger not in TRIGGERS or trigger in ("assess", "rescore"):
         raise NotFound(f"no action {trigger!r} here")
-    access.require(who, trigger, {"owner": case.owner, "requesting_unit": case.requesting_unit})
+    access.require(who, trigger, access.case_facts(case))
     data = action_values(trigger, form)
     kept = ActionForm(
         trigger, LABELS.get(trigger, trigger), ACTION_FIELDS.get(trigger, ()), required_fields(trigger), data
@@ -207,14 +207,13 @@ def fire(
 def _still_allowed(session: SessionDep, who: Principal, case_id: int, trigger: str) -> bool:
     session.expire_all()
     case = reads.visible_case(session, who=who, case_id=case_id)
-    facts = {"state": case.state, "owner": case.owner, "requesting_unit": case.requesting_unit}
-    return trigger in access.allowed_triggers(who, facts)
+    return trigger in access.allowed_triggers(who, access.case_facts(case))
 
 
 def _assess_trigger(session: SessionDep, who: Principal, case_id: int) -> str:
     case = reads.visible_case(session, who=who, case_id=case_id)
-    trigger = "assess" if case.state == State.SUBMITTED.value else "rescore"
-    access.require(who, trigger, {"owner": case.owner, "requesting_unit": case.requesting_unit})
+    trigger = scoring_trigger(case.state)
+    access.require(who, trigger, access.case_facts(case))
     return trigger
 
 

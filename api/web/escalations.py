@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from api.deps import SessionDep, Writer
 from api.web.core import (
@@ -26,7 +25,7 @@ from api.web.core import (
     with_query,
 )
 from api.web.work import open_escalations
-from workflow import access, accounts, escalations
+from workflow import accounts, escalations, reads
 from workflow.access import Principal
 from workflow.errors import Conflict, FieldProblem, InvalidInput, NotFound, Settled
 from workflow.models import Case, Escalation
@@ -35,18 +34,6 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False, default_respon
 EscalationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 CODE = re.compile(r"^[A-Za-z0-9_.\-]{1,16}$")
 ACTIONS = ("acknowledge", "snooze", "resolve")
-
-
-def _visible(session: Session, who: Principal, escalation_id: int) -> tuple[Escalation, Case]:
-    """The escalation if its case is visible to `who` (the same rule as the API: else a 404)."""
-    found = session.execute(
-        select(Escalation, Case)
-        .join(Case, col(Case.id) == col(Escalation.case_id))
-        .where(col(Escalation.id) == escalation_id, access.visible(who))
-    ).first()
-    if found is None:
-        raise NotFound(f"no escalation {escalation_id}")
-    return found[0], found[1]
 
 
 def _page(
@@ -109,7 +96,7 @@ def act(
     needs(who, "supervisor")
     if action not in ACTIONS:
         raise NotFound(f"no action {action!r}")
-    _visible(session, who, escalation_id)
+    reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     hub = text(form, "hub", 16)
     hub = hub if CODE.match(hub) else ""
     note = text(form, "note", 4000)

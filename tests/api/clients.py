@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.app import create_app
-from tests.factories import DEFAULT_DATA, PATHS, request_data
+from tests.factories import DEFAULT_DATA, PATHS, add_people, request_data
 from workflow import accounts, service
 
 PROBLEM = "application/problem+json"
@@ -41,17 +41,7 @@ def app_client(engine: Engine) -> TestClient:
 
 def add_cast(engine: Engine) -> None:
     with Session(engine, expire_on_commit=False) as s:
-        for username, roles, unit, hub, clearance in CAST:
-            accounts.create_user(
-                s,
-                data={
-                    "username": username,
-                    "roles": roles,
-                    "unit_code": unit,
-                    "hub_code": hub,
-                    "clearance": clearance,
-                },
-            )
+        add_people(s, CAST)
 
 
 def token(engine: Engine, username: str) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from tests.factories import add_people
 from tests.web.pages import PASSWORD, create_app
-from workflow import accounts
 from workflow.db import make_engine
 from workflow.migrate import upgrade
 from workflow.reference import sync_reference
@@ -66,18 +66,7 @@ def prepare(path: Path) -> Engine:
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as s:
         sync_reference(s)
-        for username, roles, unit, hub in PEOPLE:
-            accounts.create_user(
-                s,
-                data={
-                    "username": username,
-                    "roles": roles,
-                    "unit_code": unit,
-                    "hub_code": hub,
-                    "clearance": SENSITIVE,
-                    "password": PASSWORD,
-                },
-            )
+        add_people(s, PEOPLE, clearance=SENSITIVE, password=PASSWORD)
     return engine
 
 

@@ -16,7 +16,7 @@ from notifications.channels.email import message_id
 from notifications.delivery import delivery_key
 from notifications.models import Delivery
 from notifications.worker import run_once, start_background_worker
-from tests.factories import P1_CAPABILITY_D, case_in, submit
+from tests.factories import case_in, p1_escalated, submit
 from tests.notifications.outbox_support import (
     BASE_URL,
     MAIL_FROM,
@@ -37,14 +37,7 @@ SUP_EAST = "sup.east@met.example"
 def test_story3_escalation_reaches_the_east_supervisor_by_email_and_inbox(engine: Engine) -> None:
     set_user(engine, "sup.east", email=SUP_EAST, clearance="OFFICIAL-SENSITIVE")
     with smtp_server() as mail, Session(engine, expire_on_commit=False) as session:
-        done = submit(session)
-        service.fire(
-            session,
-            case_id=done.case_id,
-            trigger="assess",
-            actor="analyst1",
-            data={"assessment": P1_CAPABILITY_D},
-        )
+        done = p1_escalated(session)
         report = run_once(engine, channels=channels(mail.port))
 
         wording = (
@@ -147,14 +140,7 @@ def test_mail_server_down_then_back_sends_each_email_once(engine: Engine) -> Non
     set_user(engine, "sup.east", email=SUP_EAST, clearance="OFFICIAL-SENSITIVE")
     port = free_port()  # nobody listens: connection refused
     with Session(engine, expire_on_commit=False) as session:
-        done = submit(session)
-        service.fire(
-            session,
-            case_id=done.case_id,
-            trigger="assess",
-            actor="analyst1",
-            data={"assessment": P1_CAPABILITY_D},
-        )
+        done = p1_escalated(session)
         now = utcnow()
         first = run_once(engine, channels=channels(port), now=now)
         (row,) = deliveries(engine, channel="email")
@@ -180,14 +166,7 @@ def test_a_refused_address_is_dead_at_once_and_retried_from_the_dead_letters(eng
     set_user(engine, "sup.east", email=SUP_EAST, clearance="OFFICIAL-SENSITIVE")
     handler = RecordingHandler(rejections={SUP_EAST: "550 5.1.1 no such user"})
     with smtp_server(handler) as mail, Session(engine, expire_on_commit=False) as session:
-        done = submit(session)
-        service.fire(
-            session,
-            case_id=done.case_id,
-            trigger="assess",
-            actor="analyst1",
-            data={"assessment": P1_CAPABILITY_D},
-        )
+        p1_escalated(session)
         assert run_once(engine, channels=channels(mail.port)).sent.dead == 1
         (dead,) = delivery.list_deliveries(session, status="dead")
         assert dead.last_status == 550 and dead.attempts == 1 and "no such user" in (dead.last_error or "")

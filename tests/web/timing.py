@@ -19,9 +19,9 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tests.factories import morile_inputs
+from tests.factories import add_people, morile_inputs
 from tests.web.pages import create_app, visitor
-from workflow import accounts, rulebook
+from workflow import rulebook
 from workflow.db import make_engine, utcnow
 from workflow.migrate import upgrade
 from workflow.models import Assessment, Case, CaseEvent, Escalation
@@ -49,17 +49,7 @@ def seed(engine: Engine, n: int, *, seed_value: int = 7) -> None:
     book = rulebook.get_rulebook()
     with Session(engine) as s:
         sync_reference(s)
-        for username, roles, unit, hub in PEOPLE:
-            accounts.create_user(
-                s,
-                data={
-                    "username": username,
-                    "roles": roles,
-                    "unit_code": unit,
-                    "hub_code": hub,
-                    "clearance": "OFFICIAL-SENSITIVE",
-                },
-            )
+        add_people(s, PEOPLE)
     now = utcnow()
     batch = 5000
     with engine.begin() as conn:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, morile_inputs, request_data
+from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, morile_inputs, p1_escalated, request_data
 from workflow import clocks, escalations, queries, service, timers
 from workflow.calendar import calendar_for
 from workflow.errors import InvalidInput
@@ -172,16 +172,8 @@ def test_review_reminders_then_the_ladder_then_acknowledgement(session: Session)
 
 
 def test_rule_escalation_climbs_to_the_chair_unless_acknowledged(session: Session) -> None:
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=at(2026, 11, 2, 9))
     t0 = at(2026, 11, 2, 11)
-    service.fire(
-        session,
-        case_id=done.case_id,
-        trigger="assess",
-        actor="analyst1",
-        data={"assessment": P1_CAPABILITY_D},
-        now=t0,
-    )
+    done = p1_escalated(session, submitted=at(2026, 11, 2, 9), assessed=t0)
     assess = queries.history(session, case_id=done.case_id)[-1]
     assert assess.payload["escalation"]["rules"] == ["weak-position-on-high-band"]
     assert assess.payload["notify"] == ["hub_supervisor"]
@@ -209,16 +201,8 @@ def test_rule_escalation_climbs_to_the_chair_unless_acknowledged(session: Sessio
 
 
 def test_snooze_is_limited_by_policy_and_ends_by_timer(session: Session) -> None:
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=at(2026, 11, 2, 9))
     t0 = at(2026, 11, 2, 11)
-    service.fire(
-        session,
-        case_id=done.case_id,
-        trigger="assess",
-        actor="analyst1",
-        data={"assessment": P1_CAPABILITY_D},
-        now=t0,
-    )
+    done = p1_escalated(session, submitted=at(2026, 11, 2, 9), assessed=t0)
     esc = session.exec(select(Escalation).where(Escalation.source == "rule")).one()
     with pytest.raises(InvalidInput, match=r"until: at most 1 day ahead"):  # P1: snoozes of a day at most
         escalations.snooze(
