@@ -11,7 +11,7 @@ import typer
 from sqlmodel import Session
 
 from api import cli_demo, cli_worker
-from api.cli_support import cli_session, engine_from_settings, fail, guarded, print_json
+from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import audit, lifecycle, queries, service
 from workflow.settings import get_settings
@@ -60,7 +60,7 @@ def case_submit(
     theme: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
     capability: Annotated[list[str] | None, typer.Option(help="repeat for several")] = None,
     marking: Annotated[str | None, typer.Option()] = None,
-    actor: Annotated[str, typer.Option("--as", help="who is acting")] = "cli",
+    actor: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
 ) -> None:
     """Submit a request from flags or from a JSON file (flags override the file)."""
     request: dict[str, Any] = {}
@@ -85,9 +85,8 @@ def case_submit(
     }
     request.update({k: v for k, v in flags.items() if v is not None})
     with cli_session() as session:
-        done = service.submit_case(session, request=request, actor=actor)
-        case = queries.get_case(session, case_id=done.case_id)
-    typer.echo(f"{done.reference} submitted; routed to {case.hub}")
+        done = service.submit_case(session, request=request, by=acting_as(session, actor))
+    typer.echo(f"{done.reference} submitted; routed to {done.case.hub}")
 
 
 def _case_dict(case: Any) -> dict[str, Any]:
@@ -133,7 +132,7 @@ def case_fire(
     progress: Annotated[str | None, typer.Option()] = None,
     data: Annotated[str | None, typer.Option(help="more fields as a JSON object, or @file.json")] = None,
     expected_version: Annotated[int | None, typer.Option("--if-version")] = None,
-    actor: Annotated[str, typer.Option("--as", help="who is acting")] = "cli",
+    actor: Annotated[str | None, typer.Option("--as", help=AS_HELP)] = None,
 ) -> None:
     """Fire a lifecycle trigger on a case."""
     fields: dict[str, Any] = {}
@@ -158,7 +157,7 @@ def case_fire(
             session,
             case_id=case.id or 0,
             trigger=trigger,
-            actor=actor,
+            by=acting_as(session, actor),
             expected_version=expected_version,
             data=fields,
         )

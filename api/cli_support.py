@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
+from workflow import accounts
 from workflow.db import make_engine
 from workflow.errors import DomainError, RulesInvalid
+from workflow.principals import OPERATOR, Principal
 from workflow.settings import get_settings
 
 T = TypeVar("T")
@@ -40,6 +42,20 @@ def cli_session() -> Iterator[Session]:
         engine.dispose()
 
 
+AS_HELP = "act as this account (its roles, unit, hub and clearance are checked); without it, the operator"
+
+
+def acting_as(session: Session, username: str | None) -> Principal:
+    """Who a command acts as: a named account, checked like a signed-in person, or else the operator (a
+    system principal: whoever runs the CLI already holds the database and the server's settings)."""
+    if username is None:
+        return OPERATOR
+    user = accounts.get_user(session, username=username)
+    if not user.active:
+        raise fail(f"--as: the account {username!r} is disabled")
+    return accounts.principal_of(user)
+
+
 def guarded(fn: Callable[..., T]) -> Callable[..., T]:
     """Map every expected failure to one readable line (the CLI's half of the error mapping)."""
 
@@ -52,6 +68,7 @@ def guarded(fn: Callable[..., T]) -> Callable[..., T]:
                 typer.echo(line, err=True)
             raise fail(f"{len(exc.lines)} error(s) in the rule files") from None
         except DomainError as exc:
+            # The operator sees the whole detail (configuration errors included): they can fix it.
             raise fail(exc.detail) from None
         except (OperationalError, ProgrammingError) as exc:
             text = str(exc.orig) if exc.orig is not None else str(exc)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from workflow import accounts
 from workflow.access import Forbidden, Principal
-from workflow.errors import FieldProblem, InvalidInput
+from workflow.errors import FieldProblem, InvalidInput, PreconditionRequired
 
 TOKEN_URL = "/api/v1/auth/token"
 bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -61,23 +61,11 @@ def admin_user(who: Who) -> Principal:
 Admin = Annotated[Principal, Depends(admin_user)]
 
 
-class PreconditionRequired(InvalidInput):
-    """A change that must name the version it was based on (HTTP 428)."""
-
-    title = "Precondition required"
-
-
 def parse_if_match(value: str | None, *, required: bool) -> int | None:
     """The case version an If-Match header names ("3", W/"3" or 3), None when absent and optional."""
     if value is None:
         if required:
-            raise PreconditionRequired(
-                [
-                    FieldProblem(
-                        "If-Match", "send the case's version (its ETag) so a concurrent change is caught"
-                    )
-                ]
-            )
+            raise PreconditionRequired.if_match()
         return None
     match = _VERSION.match(value)
     if match is None:

@@ -1,6 +1,7 @@
 """Every error the API returns, as RFC 9457 problem details: the one place errors become HTTP.
 
-Typed domain errors map to a status by the table below; request validation to 422 with every field
+Typed domain errors carry their own status, kind and words (workflow/errors.py: the same ones the pages
+and the CLI use); request validation to 422 with every field
 path; HTTP errors raised by the framework (404 route, 405 method, ...) keep their status; database
 conflicts become 409; an unreachable or locked database 503; anything else a 500 that names nothing
 internal (the traceback goes to the log, with an id the caller can quote).
@@ -21,44 +22,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import PreconditionRequired
-from workflow.access import Forbidden
-from workflow.accounts import AlreadyExists, NotAuthenticated
 from workflow.errors import (
     ConfigError,
     Conflict,
     DomainError,
+    Forbidden,
     GuardFailed,
     IllegalTransition,
     InvalidInput,
-    NotFound,
-    Settled,
-    StaleVersion,
+    NotAuthenticated,
 )
-from workflow.idempotency import KeyInFlight, KeyReused
-from workflow.reads import BadCursor
 
 log = logging.getLogger("sctac.api")
 PROBLEM = "application/problem+json"
-
-# First match wins, so subclasses come before their bases.
-_STATUS: list[tuple[type[DomainError], int, str]] = [
-    (NotAuthenticated, 401, "not-authenticated"),
-    (Forbidden, 403, "forbidden"),
-    (NotFound, 404, "not-found"),
-    (StaleVersion, 412, "stale-version"),
-    (Conflict, 409, "conflict"),
-    (IllegalTransition, 409, "illegal-transition"),
-    (Settled, 409, "already-settled"),
-    (AlreadyExists, 409, "already-exists"),
-    (KeyInFlight, 409, "request-in-progress"),
-    (BadCursor, 400, "bad-cursor"),
-    (PreconditionRequired, 428, "precondition-required"),
-    (KeyReused, 422, "idempotency-key-reused"),
-    (GuardFailed, 422, "guard-failed"),
-    (InvalidInput, 422, "invalid-input"),
-    (ConfigError, 500, "configuration"),
-]
 
 _HTTP_TITLES = {
     400: "Bad request",
@@ -124,11 +100,7 @@ def _field_errors(problems: Sequence[Any]) -> list[dict[str, str]]:
 
 
 def domain_problem(exc: DomainError) -> JSONResponse:
-    status, kind = 400, "bad-request"
-    for cls, code, name in _STATUS:
-        if isinstance(exc, cls):
-            status, kind = code, name
-            break
+    """The problem+json of a domain error: its status, kind and words come from its class."""
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, InvalidInput | GuardFailed):
@@ -144,10 +116,7 @@ def domain_problem(exc: DomainError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, ConfigError):
         log.error("configuration error while serving a request: %s", exc.detail)
-        return problem(
-            500, "Server misconfigured", "the server is misconfigured; the operators have been told", kind
-        )
-    return problem(status, exc.title, exc.detail, kind, headers=headers, **extra)
+    return problem(exc.status, exc.title, exc.public_detail(), exc.kind, headers=headers, **extra)
 
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from workflow import access
 from workflow.access import Principal
+from workflow.change import CaseRecord
 from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Hub, Unit, User
 
 CASES = "/api/v1/cases"
@@ -37,7 +38,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def case_summary(c: Case) -> dict[str, Any]:
+def case_summary(c: Case | CaseRecord) -> dict[str, Any]:
     return {
         "id": c.id,
         "reference": c.reference,
@@ -117,7 +118,10 @@ def decision_view(d: Decision) -> dict[str, Any]:
 
 
 def case_detail(
-    c: Case, who: Principal, assessments: Sequence[Assessment] = (), decisions: Sequence[Decision] = ()
+    c: Case | CaseRecord,
+    who: Principal,
+    assessments: Sequence[Assessment] = (),
+    decisions: Sequence[Decision] = (),
 ) -> dict[str, Any]:
     body = case_summary(c)
     body.update(

@@ -9,6 +9,15 @@ from typing import Any
 from sqlmodel import Session
 
 from workflow import accounts, service
+from workflow.principals import Principal, system
+
+
+def unchecked(name: str) -> Principal:
+    """A principal the access policy does not restrict, recorded under the test's actor name: for tests of
+    the lifecycle, clocks, timers and reports, where who may act is not the question (the access tests
+    and tests/workflow/test_acting.py ask it, with real accounts)."""
+    return system(name)
+
 
 COUNTY_LINES = {
     "title": "County line run from Newham into Essex",
@@ -84,19 +93,19 @@ PATHS: dict[str, list[str]] = {
 
 
 def submit(session: Session, **overrides: Any) -> service.Fired:
-    return service.submit_case(session, request=request_data(**overrides), actor="ds.ne")
+    return service.submit_case(session, request=request_data(**overrides), by=unchecked("ds.ne"))
 
 
 def p1_escalated(
     session: Session, *, submitted: datetime | None = None, assessed: datetime | None = None
 ) -> service.Fired:
     """Story 3's case: submitted, then scored P1 with capability grade D, which raises a rule escalation."""
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=submitted)
+    done = service.submit_case(session, request=request_data(), by=unchecked("ds.ne"), now=submitted)
     return service.fire(
         session,
         case_id=done.case_id,
         trigger="assess",
-        actor="analyst1",
+        by=unchecked("analyst1"),
         data={"assessment": P1_CAPABILITY_D},
         now=assessed,
     )
@@ -107,7 +116,11 @@ def case_in(session: Session, state: str, **overrides: Any) -> service.Fired:
     done = submit(session, **overrides)
     for trigger in PATHS[state]:
         done = service.fire(
-            session, case_id=done.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
+            session,
+            case_id=done.case_id,
+            trigger=trigger,
+            by=unchecked("analyst1"),
+            data=DEFAULT_DATA[trigger],
         )
     return done
 

@@ -26,107 +26,34 @@ marking (``OFFICIAL-SENSITIVE`` clearance covers both markings).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
-from workflow.errors import DomainError
-from workflow.lifecycle import TRIGGERS, legal_triggers
+from workflow import triggers
+from workflow.errors import Forbidden as Forbidden
+from workflow.lifecycle import TRIGGERS, LiveMap, offered_triggers
+from workflow.principals import MARKINGS as MARKINGS
+from workflow.principals import ROLES as ROLES
+from workflow.principals import STAFF_ROLES as STAFF_ROLES
+from workflow.principals import Grant as Grant
+from workflow.principals import Principal as Principal
 from workflow.tables import CASE
 
-ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin")
-STAFF_ROLES = frozenset({"analyst", "case_owner", "supervisor"})
 CENTRE_QUEUE = "CENTRE"
-# Lowest first: a clearance covers its own marking and every one before it.
-MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in person as the policy needs them (built from the user row at each request)."""
-
-    username: str
-    roles: frozenset[str]
-    unit_code: str | None = None
-    hub_code: str | None = None
-    clearance: str = "OFFICIAL"
-
-    def has(self, role: str) -> bool:
-        return role in self.roles
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-    @property
-    def sees_everything(self) -> bool:
-        return self.is_admin or (self.hub_code is None and bool(self.roles & STAFF_ROLES))
-
-    def markings(self) -> tuple[str, ...]:
-        """The markings this person's clearance covers (none for an unknown clearance)."""
-        if self.clearance not in MARKINGS:
-            return ()
-        return MARKINGS[: MARKINGS.index(self.clearance) + 1]
-
-
-class Forbidden(DomainError):
-    """The caller may see the case (or has no case to see) but lacks the role for the action."""
-
-    title = "Forbidden"
-
-    def __init__(self, detail: str, *, needed: Iterable[str] = ()) -> None:
-        super().__init__(detail)
-        self.needed = list(needed)
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One way of being allowed to fire a trigger: holding `role`, within `scope`.
-
-    scope ``any``: on any case the person may see; ``owner``: only on cases they own; ``unit``: only on
-    their own unit's requests.
-    """
-
-    role: str
-    scope: str = "any"
-
-    def describe(self) -> str:
-        return {
-            "any": self.role,
-            "owner": f"{self.role} (as the case's owner)",
-            "unit": f"{self.role} (of the requesting unit)",
-        }[self.scope]
-
-
-# Which roles may fire which triggers. Analysts score; supervisors (hub leads, the tasking chair)
-# prioritise, defer and task; the case's owner reviews, continues, reassesses and closes it, with supervisors
-# able to act for an absent owner; requesters submit and withdraw their own unit's requests, and a
-# supervisor may withdraw one on the unit's behalf. Admins run the system and act on no case.
-PERMISSIONS: dict[str, tuple[Grant, ...]] = {
-    "submit": (Grant("requester", "unit"),),
-    "assess": (Grant("analyst"),),
-    "rescore": (Grant("analyst"), Grant("case_owner", "owner")),
-    "reject": (Grant("analyst"), Grant("supervisor")),
-    "prioritise": (Grant("supervisor"),),
-    "task": (Grant("supervisor"),),
-    "defer": (Grant("supervisor"),),
-    "review": (Grant("case_owner", "owner"), Grant("supervisor")),
-    "continue": (Grant("case_owner", "owner"), Grant("supervisor")),
-    "reassess": (Grant("case_owner", "owner"), Grant("supervisor")),
-    "close": (Grant("case_owner", "owner"), Grant("supervisor")),
-    "withdraw": (Grant("requester", "unit"), Grant("supervisor")),
-    # Story 6: the centre asks the requesting unit for missing information (pausing the SLA clock) and
-    # the unit, or whoever took the answer by phone, records that it arrived.
-    "await_information": (Grant("analyst"), Grant("case_owner", "owner"), Grant("supervisor")),
-    "information_received": (
-        Grant("requester", "unit"),
-        Grant("analyst"),
-        Grant("case_owner", "owner"),
-        Grant("supervisor"),
-    ),
+# Actions on a case that are not lifecycle triggers, and who may take them.
+ACTIONS: dict[str, tuple[Grant, ...]] = {
+    # Story 3: supervisors acknowledge, snooze and resolve escalations on the cases they can see.
+    "handle_escalation": (Grant("supervisor"),),
 }
+
+# Who may do what: each trigger's `grants`, from its definition (workflow/triggers.py), and ACTIONS.
+PERMISSIONS: Mapping[str, tuple[Grant, ...]] = LiveMap(
+    lambda: {**{s.name: s.grants for s in triggers.REGISTRY.values()}, **ACTIONS}
+)
 
 
 def unassigned_triggers() -> list[str]:
@@ -136,7 +63,14 @@ def unassigned_triggers() -> list[str]:
 
 def case_facts(case: Any) -> dict[str, Any]:
     """What the permission checks read of a case (a `Case` row, or anything with those attributes)."""
-    return {"state": case.state, "owner": case.owner, "requesting_unit": case.requesting_unit}
+    return {
+        "state": case.state,
+        "owner": case.owner,
+        "requesting_unit": case.requesting_unit,
+        "hub": case.hub,
+        "protective_marking": case.protective_marking,
+        "awaiting_since": case.awaiting_since,
+    }
 
 
 def _in_scope(who: Principal, grant: Grant, case: Mapping[str, Any]) -> bool:
@@ -148,6 +82,8 @@ def _in_scope(who: Principal, grant: Grant, case: Mapping[str, Any]) -> bool:
 
 
 def may(who: Principal, action: str, case: Mapping[str, Any]) -> bool:
+    if who.is_system:  # timers, the worker, the operator's CLI: they hold the database already
+        return action in PERMISSIONS
     return any(who.has(g.role) and _in_scope(who, g, case) for g in PERMISSIONS.get(action, ()))
 
 
@@ -162,8 +98,8 @@ def require(who: Principal, action: str, case: Mapping[str, Any]) -> None:
 
 
 def allowed_triggers(who: Principal, case: Mapping[str, Any]) -> list[str]:
-    """Triggers legal from the case's state that this person may fire (guards not evaluated)."""
-    return [t for t in legal_triggers(case["state"]) if may(who, t, case)]
+    """Triggers offered on the case in its state and condition that this person may fire."""
+    return [t for t in offered_triggers(case) if may(who, t, case)]
 
 
 def can_see(who: Principal, case: Mapping[str, Any]) -> bool:

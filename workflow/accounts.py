@@ -26,7 +26,9 @@ from sqlmodel import Session, col
 
 from workflow.access import MARKINGS, ROLES, Principal
 from workflow.db import utcnow
-from workflow.errors import DomainError, FieldProblem, InvalidInput, NotFound
+from workflow.errors import AlreadyExists as AlreadyExists
+from workflow.errors import FieldProblem, InvalidInput, NotFound
+from workflow.errors import NotAuthenticated as NotAuthenticated
 from workflow.models import ApiToken, Hub, Unit, User
 from workflow.schemas import Code, OneLine, parse
 from workflow.tables import TOKEN, USER
@@ -35,16 +37,6 @@ from workflow.tables import TOKEN, USER
 # token dies overnight. Signing out or disabling the user ends it at once.
 TOKEN_TTL = timedelta(hours=12)
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
-
-class NotAuthenticated(DomainError):
-    """No valid credentials. Deliberately says nothing about which part was wrong."""
-
-    title = "Not authenticated"
-
-
-class AlreadyExists(DomainError):
-    title = "Already exists"
 
 
 @lru_cache(maxsize=1)

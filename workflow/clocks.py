@@ -11,23 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from workflow.calendar import Calendar
 
 SLA_STAGES = ("submitted", "assessed", "prioritised")
 CLOCK_TIMERS = ("sla", "review_reminder", "review_due")
-# Triggers that restart the current stage's clock even though the state may not change.
-RESTART = frozenset({"reassess"})
-# Changes that move clocks without moving the case; any state change re-plans too. Everything else
-# (reminders, breaches, escalation steps) leaves the clocks alone, so it can never re-arm its own timer.
-REPLAN = frozenset(
-    {"submit", "rescore", "reassess", "await_information", "information_received", "rules_applied"}
-)
 
 
-def replans(*, trigger: str, state_before: str | None, state_after: str) -> bool:
-    return state_before != state_after or trigger in REPLAN
+class Clock(StrEnum):
+    """What a change does to the case's clocks (each trigger names one in its definition)."""
+
+    # Re-planned when the state changes, left alone otherwise: reminders, breaches and escalation steps
+    # use this, so they can never re-arm their own timer.
+    FOLLOW = "follow"
+    # Re-planned even when the case stays where it is (a new band, a pause, a resume, new rules).
+    REPLAN = "replan"
+    # The current stage's SLA clock starts again (new intelligence sends the case back to assessment).
+    RESTART = "restart"
+    # A new review cycle starts (the case is tasked, or a review decides to continue).
+    NEW_CYCLE = "new_cycle"
+
+
+def replans(*, clock: Clock, state_before: str | None, state_after: str) -> bool:
+    return state_before != state_after or clock is not Clock.FOLLOW
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ def plan(
     *,
     case: Mapping[Any, Any],
     before: Mapping[Any, Any],
-    trigger: str,
+    clock: Clock,
     policy: Mapping[Any, Any],
     now: datetime,
     calendar: Calendar,
@@ -70,7 +78,7 @@ def plan(
     # --- SLA clock of the current stage --------------------------------------------------------
     if state in SLA_STAGES and (target := _duration(policy, state)) is not None:
         seconds, working = target
-        if before.get("sla_stage") != state or trigger in RESTART or before.get("state") != state:
+        if before.get("sla_stage") != state or clock is Clock.RESTART or before.get("state") != state:
             started, paused, breached = now, 0.0, False
         else:
             started, paused = case["sla_started_at"], case["sla_paused_seconds"]
@@ -103,7 +111,7 @@ def plan(
 
     # --- Review cycle while tasked ---------------------------------------------------------------
     if state == "tasked":
-        new_cycle = trigger in ("task", "continue") or case["review_cycle_started_at"] is None
+        new_cycle = clock is Clock.NEW_CYCLE or case["review_cycle_started_at"] is None
         started = now if new_cycle else case["review_cycle_started_at"]
         overdue = False if new_cycle else bool(case["review_overdue"])
         due = started + timedelta(days=int(policy["review_days"]))
@@ -129,7 +137,7 @@ def plan(
     return Plan(changes, timers)
 
 
-def pause(case: Mapping[Any, Any], *, now: datetime, reason: str) -> dict[str, Any]:
+def pause(*, now: datetime, reason: str) -> dict[str, Any]:
     """Stop the stage clock while the centre waits on the requester (story 6)."""
     return {"awaiting_since": now, "awaiting_reason": reason}
 

@@ -1,27 +1,78 @@
-"""Typed domain errors. The API maps them to problem+json, the CLI to one stderr line, each in one place."""
+"""Every error a user can cause, defined once with what it means: its kind, HTTP status and words.
+
+The API turns these into problem+json, the pages into an error page or the message beside a form, the
+CLI into one stderr line: all three read ``kind``, ``status``, ``title`` and ``public_detail()`` from
+the class, so the same mistake gets the same status and the same words everywhere. Subclasses inherit
+their parent's status unless they say otherwise.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
 class DomainError(Exception):
     """Base of every error a user can cause and fix; never a bug."""
 
+    kind = "bad-request"
+    status = 400
     title = "Request cannot be processed"
+    # How a page heads the error (staff words; the API uses `title`).
+    page_title = "Cannot do that"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
+    def public_detail(self) -> str:
+        """What the person who caused it is shown (the full detail, unless it is for operators only)."""
+        return self.detail
+
 
 class ConfigError(DomainError):
-    title = "Bad configuration"
+    """The server's own configuration (settings, rule files, matrix) is broken: no user can fix it.
+
+    The detail is for the operators' log only: it can hold loader text and file paths."""
+
+    kind = "configuration"
+    status = 503
+    title = "Server misconfigured"
+    page_title = "The centre's rules could not be loaded"
+
+    def public_detail(self) -> str:
+        return "The centre's rules could not be loaded; the operators have been told. Nothing was saved."
+
+
+class NotAuthenticated(DomainError):
+    """No valid credentials. Deliberately says nothing about which part was wrong."""
+
+    kind = "not-authenticated"
+    status = 401
+    title = "Not authenticated"
+    page_title = "Sign in first"
+
+
+class Forbidden(DomainError):
+    """The caller may see the case (or has no case to see) but lacks the role or clearance to act."""
+
+    kind = "forbidden"
+    status = 403
+    title = "Forbidden"
+    page_title = "Not allowed"
+
+    def __init__(self, detail: str, *, needed: Iterable[str] = ()) -> None:
+        super().__init__(detail)
+        self.needed = list(needed)
 
 
 class NotFound(DomainError):
+    """No such thing, or one the caller may not see (the two are told apart by nobody)."""
+
+    kind = "not-found"
+    status = 404
     title = "Not found"
+    page_title = "Not found"
 
 
 @dataclass(frozen=True)
@@ -36,17 +87,52 @@ class FieldProblem:
 class InvalidInput(DomainError):
     """Input that breaks a rule of shape or vocabulary; carries every problem, each naming its field."""
 
+    kind = "invalid-input"
+    status = 422
     title = "Invalid input"
+    page_title = "Check what you entered"
 
     def __init__(self, problems: Sequence[FieldProblem]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
+class BadCursor(InvalidInput):
+    """A pagination cursor that this server did not make for this query."""
+
+    kind = "bad-cursor"
+    status = 400
+    title = "Bad cursor"
+
+
+class PreconditionRequired(InvalidInput):
+    """A change that must name the version it was based on (If-Match)."""
+
+    kind = "precondition-required"
+    status = 428
+    title = "Precondition required"
+
+    @classmethod
+    def if_match(cls) -> PreconditionRequired:
+        return cls(
+            [FieldProblem("If-Match", "send the case's version (its ETag) so a concurrent change is caught")]
+        )
+
+
+class KeyReused(InvalidInput):
+    """The idempotency key was first used for a different request."""
+
+    kind = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
 class GuardFailed(DomainError):
     """A legal trigger whose preconditions are not met (e.g. task without an owner)."""
 
+    kind = "guard-failed"
+    status = 422
     title = "Transition not allowed yet"
+    page_title = "Not yet possible"
 
     def __init__(self, trigger: str, problems: Sequence[FieldProblem]) -> None:
         self.trigger = trigger
@@ -57,7 +143,10 @@ class GuardFailed(DomainError):
 class IllegalTransition(DomainError):
     """A trigger that does not exist, or is not legal from the case's current state."""
 
+    kind = "illegal-transition"
+    status = 409
     title = "Illegal transition"
+    page_title = "Not possible now"
 
     def __init__(self, trigger: str, state: str, legal: Sequence[str]) -> None:
         self.trigger = trigger
@@ -70,7 +159,10 @@ class IllegalTransition(DomainError):
 class Conflict(DomainError):
     """Someone else changed the case between our read and our write: nothing was written."""
 
+    kind = "conflict"
+    status = 409
     title = "Case changed under you"
+    page_title = "Changed by someone else"
 
     def __init__(self, reference: str, current_version: int, current_state: str) -> None:
         self.reference = reference
@@ -83,31 +175,61 @@ class Conflict(DomainError):
 
 
 class StaleVersion(Conflict):
-    """The caller acted on a version it read earlier that is no longer current (HTTP 412)."""
+    """The caller acted on a version it read earlier that is no longer current."""
 
+    kind = "stale-version"
+    status = 412
     title = "Precondition failed"
 
     def __init__(self, reference: str, expected: int, current_version: int, current_state: str) -> None:
         super().__init__(reference, current_version, current_state)
         self.expected = expected
         self.detail = (
-            f"{reference} is at version {current_version} ({current_state}), not {expected}; "
-            "reload it and try again; nothing was saved."
+            f"{reference} was changed by someone else: it is at version {current_version} "
+            f"({current_state}), not {expected}; reload it and try again; nothing was saved."
         )
         self.args = (self.detail,)
+
+
+class Settled(DomainError):
+    """The thing acted on is already finished (e.g. an escalation that is resolved)."""
+
+    kind = "already-settled"
+    status = 409
+    title = "Already settled"
+    page_title = "Already settled"
+
+
+class AlreadyExists(DomainError):
+    kind = "already-exists"
+    status = 409
+    title = "Already exists"
+    page_title = "Already exists"
+
+
+class KeyInFlight(DomainError):
+    """The first request with this idempotency key has not finished yet."""
+
+    kind = "request-in-progress"
+    status = 409
+    title = "Request already in progress"
 
 
 class RulesInvalid(DomainError):
     """A candidate ruleset that does not load; `lines` are `file:line:col: field: message` strings."""
 
+    kind = "rules-invalid"
+    status = 422
     title = "Rule files have errors"
+    page_title = "The rule files have errors"
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = list(lines)
         super().__init__(f"{len(self.lines)} error(s) in the rule files:\n" + "\n".join(self.lines))
 
 
-class Settled(DomainError):
-    """The thing acted on is already finished (e.g. an escalation that is resolved)."""
-
-    title = "Already settled"
+def problems_of(exc: DomainError) -> list[FieldProblem]:
+    """The field problems an error carries (for showing each beside its field)."""
+    if isinstance(exc, InvalidInput | GuardFailed):
+        return list(exc.problems)
+    return []

@@ -17,11 +17,13 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
-from workflow import clocks, service
+from workflow import access, clocks, refusals, service
 from workflow.calendar import Calendar
 from workflow.db import utcnow
-from workflow.errors import FieldProblem, InvalidInput, NotFound, Settled
+from workflow.errors import FieldProblem, Forbidden, InvalidInput, NotFound, Settled
 from workflow.models import Escalation
+from workflow.principals import Principal
+from workflow.statuses import EscalationStatus, TimerStatus
 from workflow.tables import ESCALATION, TIMER
 from workflow.timer_rows import add_timers
 
@@ -43,7 +45,7 @@ def _act(
     session: Session,
     *,
     escalation_id: int,
-    actor: str,
+    by: Principal,
     trigger: str,
     reason: str | None,
     values: dict[str, Any],
@@ -58,17 +60,26 @@ def _act(
         esc = session.execute(select(ESCALATION).where(ESCALATION.c.id == escalation_id)).mappings().first()
         if esc is None:
             raise NotFound(f"no escalation {escalation_id}")
-        if esc["status"] == "resolved":
-            raise Settled(f"escalation {escalation_id} is already resolved")
         row = service.load_case(session, esc["case_id"])
+        try:
+            # An escalation on a case the caller may not see does not exist for them.
+            if not access.can_see(by, row):
+                raise NotFound(f"no escalation {escalation_id}")
+            access.require(by, "handle_escalation", row)
+        except (NotFound, Forbidden) as exc:
+            session.rollback()
+            refusals.record(session, who=by, action=trigger, case_id=row["id"], exc=exc)
+            raise
+        if esc["status"] == EscalationStatus.RESOLVED:
+            raise Settled(f"escalation {escalation_id} is already resolved")
         if check is not None:
             values = {**values, **check(esc, row)}
 
         def settle(session: Session, _event_id: int) -> None:
             session.execute(
                 update(TIMER)
-                .where(TIMER.c.escalation_id == escalation_id, TIMER.c.status == "pending")
-                .values(status="cancelled", settled_at=at)
+                .where(TIMER.c.escalation_id == escalation_id, TIMER.c.status == TimerStatus.PENDING)
+                .values(status=TimerStatus.CANCELLED, settled_at=at)
             )
             session.execute(update(ESCALATION).where(ESCALATION.c.id == escalation_id).values(**values))
             if snooze_until is not None:
@@ -90,7 +101,7 @@ def _act(
             },
             after=[settle],
         )
-        fired = service.write_change(session, row=row, change=change, actor=actor, at=at)
+        fired = service.write_change(session, row=row, change=change, actor=by.username, at=at)
         session.commit()
         return fired
     except BaseException:
@@ -99,12 +110,17 @@ def _act(
 
 
 def acknowledge(
-    session: Session, *, escalation_id: int, actor: str, note: str | None = None, now: datetime | None = None
+    session: Session,
+    *,
+    escalation_id: int,
+    by: Principal,
+    note: str | None = None,
+    now: datetime | None = None,
 ) -> service.Fired:
     at = now or utcnow()
     values = {
-        "status": "acknowledged",
-        "acknowledged_by": actor,
+        "status": EscalationStatus.ACKNOWLEDGED,
+        "acknowledged_by": by.username,
         "acknowledged_at": at,
         "snoozed_until": None,
     }
@@ -113,7 +129,7 @@ def acknowledge(
     return _act(
         session,
         escalation_id=escalation_id,
-        actor=actor,
+        by=by,
         trigger="escalation_acknowledged",
         reason=note,
         values=values,
@@ -126,7 +142,7 @@ def snooze(
     session: Session,
     *,
     escalation_id: int,
-    actor: str,
+    by: Principal,
     until: datetime,
     reason: str,
     now: datetime | None = None,
@@ -162,10 +178,10 @@ def snooze(
     return _act(
         session,
         escalation_id=escalation_id,
-        actor=actor,
+        by=by,
         trigger="escalation_snoozed",
         reason=reason,
-        values={"status": "snoozed", "snoozed_until": until, "note": reason},
+        values={"status": EscalationStatus.SNOOZED, "snoozed_until": until, "note": reason},
         payload={"until": until.isoformat()},
         at=at,
         snooze_until=until,
@@ -174,7 +190,7 @@ def snooze(
 
 
 def resolve(
-    session: Session, *, escalation_id: int, actor: str, reason: str, now: datetime | None = None
+    session: Session, *, escalation_id: int, by: Principal, reason: str, now: datetime | None = None
 ) -> service.Fired:
     if not reason or not reason.strip():
         raise InvalidInput([FieldProblem("reason", "say how the escalation was resolved")])
@@ -182,12 +198,12 @@ def resolve(
     return _act(
         session,
         escalation_id=escalation_id,
-        actor=actor,
+        by=by,
         trigger="escalation_resolved",
         reason=reason,
         values={
-            "status": "resolved",
-            "resolved_by": actor,
+            "status": EscalationStatus.RESOLVED,
+            "resolved_by": by.username,
             "resolved_at": at,
             "note": reason,
             "snoozed_until": None,

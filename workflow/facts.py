@@ -17,21 +17,41 @@ the triggers concerned (as 0005 does for all), or the audit will name the events
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-# Events that record a rule decision: route and policy (publishing a ruleset re-decides open cases).
-_DECIDING = ("submit", "assess", "rescore", "reassess", "rules_applied")
-_ASSESSING = ("assess", "rescore", "reassess")
-# Events that may raise an escalation (assessment thresholds, a published ruleset's thresholds, SLA
-# breaches, overdue reviews).
-_RAISING = ("assess", "rescore", "reassess", "rules_applied", "sla_breached", "review_overdue")
-_ESCALATION_ACTIONS = (
-    "escalation_acknowledged",
-    "escalation_snoozed",
-    "escalation_step",
-    "escalation_resolved",
-)
+# Events that record a rule decision: route and policy.
+DECIDING_FACTS: Mapping[str, tuple[str, ...]] = {
+    "hub": ("decisions", "route", "hub"),
+    "review_days": ("decisions", "policy", "review_days"),
+}
+# Events that may raise an escalation.
+RAISING_FACTS: Mapping[str, tuple[str, ...]] = {
+    "escalation_source": ("escalation", "source"),
+    "escalation_level": ("escalation", "level"),
+}
+SCORING_FACTS: Mapping[str, tuple[str, ...]] = {
+    **DECIDING_FACTS,
+    "band": ("assessment", "score", "band"),
+    "harm_total": ("assessment", "score", "harm_total"),
+    "likelihood_total": ("assessment", "score", "likelihood_total"),
+    "response_escalated": ("assessment", "score", "response_escalated"),
+    **RAISING_FACTS,
+}
+
+# Events the system records (their facts are defined here; a person's triggers define theirs in
+# workflow/triggers.py, and FACTS below is the union of the two).
+_SYSTEM_FACTS: dict[str, Mapping[str, tuple[str, ...]]] = {
+    # Publishing a ruleset re-decides open cases, and may raise escalations by its thresholds.
+    "rules_applied": {**DECIDING_FACTS, **RAISING_FACTS},
+    "sla_breached": RAISING_FACTS,
+    "review_overdue": RAISING_FACTS,
+    **{
+        t: {"escalation_id": ("escalation_id",)}
+        for t in ("escalation_acknowledged", "escalation_snoozed", "escalation_resolved")
+    },
+    "escalation_step": {"escalation_id": ("escalation_id",), "step_notify": ("notify",)},
+}
 
 
 def _text(value: Any) -> str | None:
@@ -57,27 +77,64 @@ def _texts(value: Any) -> str | None:
     return json.dumps([v for v in value if isinstance(v, str)], separators=(",", ":"), ensure_ascii=False)
 
 
-# column -> (how its value is read, {trigger: path into the payload}); NULL on every other trigger.
-FACTS: dict[str, tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]] = {
-    "unit": (_text, {"submit": ("request", "requesting_unit")}),
-    "themes": (_texts, {"submit": ("request", "themes")}),
-    "capabilities": (_texts, {"submit": ("request", "capabilities")}),
-    # The hub the rules routed the case to (deciding events), or the hub it was tasked to.
-    "hub": (_text, {**{t: ("decisions", "route", "hub") for t in _DECIDING}, "task": ("hub",)}),
-    "review_days": (_int, {t: ("decisions", "policy", "review_days") for t in _DECIDING}),
-    "band": (_text, {t: ("assessment", "score", "band") for t in _ASSESSING}),
-    "harm_total": (_float, {t: ("assessment", "score", "harm_total") for t in _ASSESSING}),
-    "likelihood_total": (_float, {t: ("assessment", "score", "likelihood_total") for t in _ASSESSING}),
-    "response_escalated": (_flag, {t: ("assessment", "score", "response_escalated") for t in _ASSESSING}),
-    "owner": (_text, {"task": ("owner",)}),
-    "outcome": (_text, {"close": ("outcome",)}),
-    "strands": (_texts, {"review": ("strands",), "close": ("strands",)}),
-    "escalation_source": (_text, {t: ("escalation", "source") for t in _RAISING}),
-    "escalation_level": (_int, {t: ("escalation", "level") for t in _RAISING}),
-    "escalation_id": (_int, {t: ("escalation_id",) for t in _ESCALATION_ACTIONS}),
-    "step_notify": (_texts, {"escalation_step": ("notify",)}),
+# How each fact column's value is read; the columns are fixed (they are columns of case_event).
+READERS: dict[str, Callable[[Any], Any]] = {
+    "unit": _text,
+    "themes": _texts,
+    "capabilities": _texts,
+    "hub": _text,  # the hub the rules routed the case to (deciding events), or the hub it was tasked to
+    "review_days": _int,
+    "band": _text,
+    "harm_total": _float,
+    "likelihood_total": _float,
+    "response_escalated": _flag,
+    "owner": _text,
+    "outcome": _text,
+    "strands": _texts,
+    "escalation_source": _text,
+    "escalation_level": _int,
+    "escalation_id": _int,
+    "step_notify": _texts,
 }
-COLUMNS = tuple(FACTS)
+
+
+Table = dict[str, tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]]
+
+
+def _facts() -> Table:
+    # Imported here, not above: the models import COLUMNS from this module, and the triggers import the
+    # models (through their effects).
+    from workflow import triggers
+
+    by_event = {**{s.name: s.facts for s in triggers.REGISTRY.values()}, **_SYSTEM_FACTS}
+    table: Table = {c: (r, {}) for c, r in READERS.items()}
+    for event, facts in by_event.items():
+        for column, path in facts.items():
+            table[column][1][event] = path
+    return table
+
+
+# column -> (how its value is read, {trigger: path into the payload}); NULL on every other trigger.
+class _Facts(Mapping[str, tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]]):
+    """FACTS, derived from the trigger definitions when first read (and again if they change)."""
+
+    def _table(self) -> Table:
+        from workflow.lifecycle import derived
+
+        return derived(_facts)
+
+    def __getitem__(self, column: str) -> tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]:
+        return self._table()[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+FACTS: Mapping[str, tuple[Callable[[Any], Any], dict[str, tuple[str, ...]]]] = _Facts()
+COLUMNS = tuple(READERS)
 
 
 def _at(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:

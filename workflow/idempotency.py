@@ -20,24 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from workflow.db import utcnow
-from workflow.errors import DomainError, FieldProblem, InvalidInput
+from workflow.errors import FieldProblem, InvalidInput, KeyInFlight, KeyReused
 from workflow.models import IdempotencyRecord
 from workflow.tables import RECORD
 
 KEEP = timedelta(hours=24)
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-class KeyReused(InvalidInput):
-    """The key was first used for a different request (HTTP 422)."""
-
-    title = "Idempotency key reused"
-
-
-class KeyInFlight(DomainError):
-    """The first request with this key has not finished yet (HTTP 409)."""
-
-    title = "Request already in progress"
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import RowMapping
 from sqlmodel import Session
 
 from workflow import clocks
 from workflow import rulebook as rb
 from workflow.calendar import Calendar
-from workflow.lifecycle import ROUTABLE
+from workflow.states import ROUTABLE
 from workflow.tables import ESCALATION
 from workflow.timer_rows import add_timers
 
@@ -128,7 +127,7 @@ def raise_escalation(
 
 
 def rule_escalation_if_new(
-    session: Session, *, row: RowMapping, decided: rb.Decided, at: datetime, event_seq: int
+    session: Session, *, row: Mapping[str, Any], decided: rb.Decided, at: datetime, event_seq: int
 ) -> Raised | None:
     """A MoRiLE threshold crossing raises an escalation unless one at that level or higher is open."""
     esc = decided.escalation

@@ -1,74 +1,114 @@
-"""The case lifecycle, declared once as data and driven by one shared ``transitions`` Machine.
+"""The case lifecycle, derived from the trigger definitions and driven by one shared ``transitions``
+Machine.
 
 No case row ever gets a Machine of its own: the service wraps the row's state in a throw-away
-``Transit`` object and fires the shared machine's event on it. Guards are named checks that return
-every problem at once, so a user sees all that is missing, not one thing per attempt.
+``Transit`` object and fires the shared machine's event on it. Every view of the lifecycle here (the
+machine, the legal moves, the replay the audit uses, the diagram) is derived from
+`workflow.triggers.REGISTRY`, and rebuilt if the registry changes (a test-only trigger).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from transitions import EventData, Machine
 
+from workflow import triggers
 from workflow.errors import FieldProblem
+from workflow.states import CLOCKED as CLOCKED
+from workflow.states import OPEN
+from workflow.states import OPEN_STATES as OPEN_STATES
+from workflow.states import OUTCOMES as OUTCOMES
+from workflow.states import ROUTABLE as ROUTABLE
+from workflow.states import STRANDS_4P as STRANDS_4P
+from workflow.states import SYSTEM_EVENTS as SYSTEM_EVENTS
+from workflow.states import TERMINAL as TERMINAL
+from workflow.states import State as State
+from workflow.triggers import TriggerSpec
+
+T = TypeVar("T")
+_cache: dict[Callable[[], Any], tuple[int, Any]] = {}
 
 
-class State(StrEnum):
-    SUBMITTED = "submitted"
-    ASSESSED = "assessed"
-    PRIORITISED = "prioritised"
-    TASKED = "tasked"
-    REVIEWED = "reviewed"
-    CLOSED = "closed"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
+def derived(build: Callable[[], T]) -> T:
+    """`build()`'s result, kept until the trigger registry changes."""
+    hit = _cache.get(build)
+    if hit is None or hit[0] != triggers.generation():
+        hit = (triggers.generation(), build())
+        _cache[build] = hit
+    result: T = hit[1]
+    return result
 
 
-TERMINAL = frozenset({State.CLOSED, State.REJECTED, State.WITHDRAWN})
-# Before tasking, the rules decide the hub; afterwards it belongs to the tasking decision.
-ROUTABLE = frozenset({State.SUBMITTED, State.ASSESSED, State.PRIORITISED})
-OPEN_STATES = tuple(s.value for s in State if s not in TERMINAL)
+class LiveTuple(Sequence[T]):
+    """A tuple derived from the registry, always current (module constants would go stale)."""
 
-OUTCOMES = (
-    "charged",
-    "disrupted",
-    "safeguarded",
-    "intelligence_developed",
-    "referred_regional",
-    "referred_national",
-    "no_further_action",
+    def __init__(self, build: Callable[[], tuple[T, ...]]) -> None:
+        self._build = build
+
+    def _items(self) -> tuple[T, ...]:
+        return derived(self._build)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items()
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+V = TypeVar("V")
+
+
+class LiveMap(Mapping[str, V]):
+    """A mapping derived from the registry, always current."""
+
+    def __init__(self, build: Callable[[], dict[str, V]]) -> None:
+        self._build = build
+
+    def _items(self) -> dict[str, V]:
+        return derived(self._build)
+
+    def __getitem__(self, key: str) -> V:
+        return self._items()[key]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items())
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+def _transitions() -> tuple[tuple[str, tuple[State, ...], State | None], ...]:
+    return tuple((s.name, s.sources, s.dest) for s in triggers.fireable())
+
+
+# The lifecycle as (trigger, sources, destination); a destination of None is an internal transition: the
+# case stays where it is but the event is recorded (e.g. `rescore` appends a new MoRiLE assessment).
+TRANSITIONS: Sequence[tuple[str, tuple[State, ...], State | None]] = LiveTuple(_transitions)
+# Triggers a person fires on an existing case, in lifecycle order.
+TRIGGERS: Sequence[str] = LiveTuple(lambda: tuple(s.name for s in triggers.fireable()))
+# The input fields each trigger accepts.
+TRIGGER_FIELDS: Mapping[str, frozenset[str]] = LiveMap(
+    lambda: {s.name: s.fields for s in triggers.fireable()}
 )
-STRANDS_4P = ("pursue", "prevent", "protect", "prepare")
-
-_OPEN = (State.SUBMITTED, State.ASSESSED, State.PRIORITISED, State.TASKED, State.REVIEWED)
-_CLOCKED = (State.SUBMITTED, State.ASSESSED, State.PRIORITISED)
-
-# The lifecycle as data: (trigger, sources, destination). A destination of None is an internal
-# transition: the case stays where it is but the event is recorded (e.g. `rescore` appends a new MoRiLE
-# assessment, `await_information` pauses the SLA clock while the centre waits on the requester, `defer`
-# records the tasking meeting putting a case off).
-TRANSITIONS: tuple[tuple[str, tuple[State, ...], State | None], ...] = (
-    ("assess", (State.SUBMITTED,), State.ASSESSED),
-    ("prioritise", (State.ASSESSED,), State.PRIORITISED),
-    ("task", (State.PRIORITISED,), State.TASKED),
-    ("review", (State.TASKED,), State.REVIEWED),
-    ("continue", (State.REVIEWED,), State.TASKED),
-    ("reassess", (State.TASKED, State.REVIEWED), State.ASSESSED),
-    ("close", (State.REVIEWED,), State.CLOSED),
-    ("reject", (State.SUBMITTED, State.ASSESSED), State.REJECTED),
-    ("withdraw", (State.SUBMITTED, State.ASSESSED, State.PRIORITISED), State.WITHDRAWN),
-    ("rescore", (State.ASSESSED, State.PRIORITISED, State.TASKED, State.REVIEWED), None),
-    ("await_information", _CLOCKED, None),
-    # Story 4: the tasking meeting puts a case off, saying why; it stays on the tasking list, ranked as
-    # before (a deferred P1 must not sink), and its SLA clock keeps running.
-    ("defer", (State.ASSESSED, State.PRIORITISED), None),
-    ("information_received", _CLOCKED, None),
-)
-TRIGGERS = tuple(t for t, _, _ in TRANSITIONS)
 
 
 def scoring_trigger(state: str) -> str:
@@ -76,109 +116,37 @@ def scoring_trigger(state: str) -> str:
     return "assess" if state == State.SUBMITTED.value else "rescore"
 
 
-# Events the system and the escalation handlers record on open cases; people cannot fire them as
-# triggers, but the audit checks them against the lifecycle like any other event.
-SYSTEM_EVENTS = (
-    "sla_breached",
-    "review_reminder",
-    "review_overdue",
-    "escalation_step",
-    "escalation_acknowledged",
-    "escalation_snoozed",
-    "snooze_ended",
-    "escalation_resolved",
-    "rules_applied",
-)
-
-
 @dataclass
 class Transit:
     """The model one firing works on: the case's current values plus the caller's input."""
 
     state: str
-    case: Mapping[Any, Any]
+    case: Mapping[str, Any]
     data: Mapping[str, Any]
     problems: list[FieldProblem] = field(default_factory=list)
-
-
-Guard = Callable[[Transit], list[FieldProblem]]
-
-
-def _needs(name: str, message: str) -> Guard:
-    def guard(t: Transit) -> list[FieldProblem]:
-        value = t.data.get(name)
-        return [] if value not in (None, "", [], {}) else [FieldProblem(name, message)]
-
-    guard.__name__ = f"needs_{name}"
-    return guard
-
-
-def _needs_hub(t: Transit) -> list[FieldProblem]:
-    if t.data.get("hub") or t.case.get("hub"):
-        return []
-    return [FieldProblem("hub", "a hub is required to task a case (the rules routed it nowhere)")]
-
-
-def _needs_owner_for_task(t: Transit) -> list[FieldProblem]:
-    return [] if t.data.get("owner") else [FieldProblem("owner", "an owner is required to task a case")]
-
-
-def _not_awaiting(t: Transit) -> list[FieldProblem]:
-    if t.case.get("awaiting_since") is None:
-        return []
-    return [
-        FieldProblem("state", f"already awaiting information since {t.case['awaiting_since']:%Y-%m-%d %H:%M}")
-    ]
-
-
-def _awaiting(t: Transit) -> list[FieldProblem]:
-    if t.case.get("awaiting_since") is not None:
-        return []
-    return [FieldProblem("state", "the case is not awaiting information")]
-
-
-GUARDS: dict[str, tuple[Guard, ...]] = {
-    "assess": (_needs("assessment", "a complete MoRiLE assessment is required to assess a case"),),
-    "prioritise": (),
-    "task": (_needs_hub, _needs_owner_for_task),
-    "review": (_needs("progress", "a review records the progress made"),),
-    "continue": (),
-    "reassess": (_needs("reason", "say what new intelligence or change calls for reassessment"),),
-    "close": (_needs("outcome", f"an outcome is required to close a case ({', '.join(OUTCOMES)})"),),
-    "reject": (_needs("reason", "a reason is required to reject a request"),),
-    "withdraw": (_needs("reason", "a reason is required to withdraw a request"),),
-    "rescore": (_needs("assessment", "a complete MoRiLE assessment is required to re-score a case"),),
-    "defer": (_needs("reason", "say why the meeting deferred it (the requester is told)"),),
-    "await_information": (
-        _needs("reason", "say what the centre is waiting for from the requester"),
-        _not_awaiting,
-    ),
-    "information_received": (_awaiting,),
-}
 
 
 def _check_guards(event: EventData) -> bool:
     transit = event.model
     assert isinstance(transit, Transit)
-    for guard in GUARDS[event.event.name]:
-        transit.problems.extend(guard(transit))
+    spec = triggers.REGISTRY[event.event.name]
+    transit.problems.extend(spec.problems(transit.case, transit.data))
     return not transit.problems
 
 
 def _build_machine() -> Machine:
-    transitions = [
-        {
-            "trigger": trigger,
-            "source": [s.value for s in sources],
-            "dest": dest.value if dest else None,
-            "conditions": [_check_guards],
-        }
-        for trigger, sources, dest in TRANSITIONS
-    ]
     return Machine(
         model=None,
         states=[s.value for s in State],
-        transitions=transitions,
+        transitions=[
+            {
+                "trigger": name,
+                "source": [s.value for s in sources],
+                "dest": dest.value if dest else None,
+                "conditions": [_check_guards],
+            }
+            for name, sources, dest in _transitions()
+        ],
         initial=None,
         auto_transitions=False,
         send_event=True,
@@ -186,7 +154,9 @@ def _build_machine() -> Machine:
     )
 
 
-MACHINE = _build_machine()
+def machine() -> Machine:
+    """The one shared machine (rebuilt only if the registry changes)."""
+    return derived(_build_machine)
 
 
 def legal_triggers(state: str) -> list[str]:
@@ -194,15 +164,21 @@ def legal_triggers(state: str) -> list[str]:
     return [t for t, sources, _ in TRANSITIONS if state in sources]
 
 
+def offered_triggers(case: Mapping[str, Any]) -> list[str]:
+    """Triggers legal from the case's state whose conditions on the case hold (input aside): what a
+    person is offered (`information_received` only while the case awaits information)."""
+    return [s.name for s in triggers.fireable() if case["state"] in s.sources and s.offered(case)]
+
+
 def mermaid() -> str:
-    """The lifecycle as a Mermaid state diagram, generated from TRANSITIONS so it cannot drift.
+    """The lifecycle as a Mermaid state diagram, generated from the definitions so it cannot drift.
     Internal transitions (no state change) are left out to keep the picture readable."""
     lines = ["stateDiagram-v2", f"    [*] --> {State.SUBMITTED.value}"]
     for trigger, sources, dest in TRANSITIONS:
         if dest is None:
             continue
         for source in sources:
-            lines.append(f"    {source.value} --> {(dest or source).value}: {trigger}")
+            lines.append(f"    {source.value} --> {dest.value}: {trigger}")
     lines.extend(f"    {s.value} --> [*]" for s in State if s in TERMINAL)
     return "\n".join(lines) + "\n"
 
@@ -210,7 +186,7 @@ def mermaid() -> str:
 def next_state(state: str, trigger: str) -> str | None:
     """Where `trigger` takes a case in `state` by the definition (guards aside); None if illegal."""
     if trigger in SYSTEM_EVENTS:
-        return state if state in _OPEN else None
+        return state if state in OPEN else None
     for name, sources, dest in TRANSITIONS:
         if name == trigger and state in sources:
             return (dest or State(state)).value
@@ -227,3 +203,7 @@ def replay(steps: Iterable[tuple[str, str]]) -> str:
             raise ValueError(f"{trigger} from {state} cannot lead to {recorded}")
         state = expected
     return state
+
+
+def spec_of(trigger: str) -> TriggerSpec | None:
+    return triggers.spec(trigger)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from workflow.errors import FieldProblem, InvalidInput
-from workflow.lifecycle import OUTCOMES, STRANDS_4P
+from workflow.states import OUTCOMES, STRANDS_4P
 
 MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE")
 # Control characters (NUL above all) are refused: PostgreSQL rejects NUL in text, and none of them
@@ -71,7 +71,8 @@ class CaseRequest(BaseModel):
 
 
 class TransitionInput(BaseModel):
-    """Everything any trigger may carry; which fields a trigger accepts is in TRIGGER_FIELDS."""
+    """Everything any trigger may carry; which fields a trigger accepts is in its definition
+    (`workflow.lifecycle.TRIGGER_FIELDS`)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -85,22 +86,6 @@ class TransitionInput(BaseModel):
     assessment: dict[str, Any] | None = None
     rationale: Note | None = None
 
-
-TRIGGER_FIELDS: dict[str, frozenset[str]] = {
-    "assess": frozenset({"assessment", "rationale", "reason"}),
-    "rescore": frozenset({"assessment", "rationale", "reason"}),
-    "prioritise": frozenset({"reason"}),
-    "task": frozenset({"hub", "team", "owner", "reason"}),
-    "review": frozenset({"progress", "strands", "reason"}),
-    "continue": frozenset({"reason"}),
-    "reassess": frozenset({"reason", "assessment", "rationale"}),
-    "close": frozenset({"outcome", "strands", "reason"}),
-    "reject": frozenset({"reason"}),
-    "withdraw": frozenset({"reason"}),
-    "defer": frozenset({"reason"}),
-    "await_information": frozenset({"reason"}),
-    "information_received": frozenset({"reason"}),
-}
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -33,6 +33,7 @@ from workflow import accounts, escalations, service, timers
 from workflow.calendar import Calendar, calendar_for
 from workflow.errors import DomainError
 from workflow.lifecycle import OUTCOMES, State
+from workflow.principals import system
 from workflow.reference import sync_reference
 from workflow.rulebook import Rulebook, get_rulebook
 
@@ -330,7 +331,7 @@ class Pathfinder:
                 self.session,
                 case_id=case.id,
                 trigger=trigger,
-                actor=actor,
+                by=system(actor),
                 data=data,
                 now=at,
                 rules=self.rules,
@@ -370,7 +371,7 @@ class Pathfinder:
             "protective_marking": "OFFICIAL-SENSITIVE" if rng.random() < 0.6 else "OFFICIAL",
         }
         fired = service.submit_case(
-            self.session, request=request, actor=f"req.{unit.lower()}", now=at, rules=self.rules
+            self.session, request=request, by=system(f"req.{unit.lower()}"), now=at, rules=self.rules
         )
         row = service.load_case(self.session, fired.case_id)
         case = _Case(fired.case_id, unit, str(row["hub"]), sorted(set(themes)), target_type)
@@ -610,12 +611,16 @@ class Pathfinder:
             return
         if self.rng.random() < 0.08:
             escalations.resolve(
-                self.session, escalation_id=esc_id, actor=who, reason="Handled at the daily review.", now=at
+                self.session,
+                escalation_id=esc_id,
+                by=system(who),
+                reason="Handled at the daily review.",
+                now=at,
             )
             self.counts["resolved_by_supervisor"] += 1
             return
         note = self.rng.choice(("Seen; regional support requested.", "Agreed, proceed.", "Owner briefed."))
-        escalations.acknowledge(self.session, escalation_id=esc_id, actor=who, note=note, now=at)
+        escalations.acknowledge(self.session, escalation_id=esc_id, by=system(who), note=note, now=at)
         self.counts["acknowledged"] += 1
 
     def _snooze(self, esc_id: int, who: str, at: datetime) -> None:
@@ -625,7 +630,7 @@ class Pathfinder:
         reason = "Waiting for the hub team's update this afternoon."
         try:
             escalations.snooze(
-                self.session, escalation_id=esc_id, actor=who, until=until, reason=reason, now=at
+                self.session, escalation_id=esc_id, by=system(who), until=until, reason=reason, now=at
             )
         except DomainError:  # over the policy's snooze limit: the supervisor acknowledges instead
             self._acknowledge(esc_id, who, at)

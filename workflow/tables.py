@@ -21,6 +21,7 @@ from workflow.models import (
     EventOutbox,
     Hub,
     IdempotencyRecord,
+    Refusal,
     RulesetVersion,
     Timer,
     Unit,
@@ -38,6 +39,7 @@ EVENT = table_of(CaseEvent)
 OUTBOX = table_of(EventOutbox)
 ASSESSMENT = table_of(Assessment)
 DECISION = table_of(Decision)
+REFUSAL = table_of(Refusal)
 TIMER = table_of(Timer)
 ESCALATION = table_of(Escalation)
 UNIT = table_of(Unit)

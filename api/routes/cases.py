@@ -6,8 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
-from sqlalchemy import select
-from sqlmodel import col
 
 from api.deps import IfMatch, SessionDep, Who, Writer, parse_if_match
 from api.problems import problem_responses
@@ -25,11 +23,8 @@ from api.views import (
     etag,
     event_view,
 )
-from workflow import access, queries, reads, service
-from workflow.access import Forbidden
-from workflow.errors import IllegalTransition
-from workflow.lifecycle import TRIGGERS, State, legal_triggers, scoring_trigger
-from workflow.models import Assessment
+from workflow import queries, reads, service
+from workflow.lifecycle import TRIGGERS, State
 from workflow.schemas import CaseRequest as _CaseRequest
 from workflow.schemas import Code, TransitionInput
 
@@ -88,26 +83,12 @@ def _fields(model: Any) -> dict[str, Any]:
     summary="Submit a request for specialist assets",
 )
 def submit(session: SessionDep, who: Who, lock: Writer, body: CaseSubmission) -> Json:
-    data = _fields(body)
-    unit = data.get("requesting_unit") or who.unit_code
-    case_ref = {"requesting_unit": unit}
-    if who.has("requester") and unit != who.unit_code:
-        raise Forbidden(
-            f"requesters submit for their own unit ({who.unit_code or 'none set'}), not {unit}",
-            needed=["requester"],
-        )
-    access.require(who, "submit", case_ref)
-    marking = data.get("protective_marking", "OFFICIAL")
-    if not access.covers(who, marking):
-        raise Forbidden(f"your clearance ({who.clearance}) does not cover {marking}", needed=[])
-    data["requesting_unit"] = unit
     with lock:
-        done = service.submit_case(session, request=data, actor=who.username)
-    case = queries.get_case(session, case_id=done.case_id)
+        done = service.submit_case(session, request=_fields(body), by=who)
     return Json(
-        case_detail(case, who, (), queries.decisions(session, case_id=done.case_id)),
+        case_detail(done.case, who, (), queries.decisions(session, case_id=done.case_id)),
         status_code=201,
-        headers={"Location": f"{CASES}/{done.case_id}", "ETag": etag(case.version)},
+        headers={"Location": f"{CASES}/{done.case_id}", "ETag": etag(done.version)},
     )
 
 
@@ -204,32 +185,15 @@ def assess(
     body: AssessmentInput,
     if_match: IfMatch = None,
 ) -> Json:
-    case = reads.visible_case(session, who=who, case_id=case_id)
-    trigger = scoring_trigger(case.state)
-    access.require(who, trigger, access.case_facts(case))
     expected = parse_if_match(if_match, required=False)
     with lock:
-        done = service.fire(
-            session,
-            case_id=case_id,
-            trigger=trigger,
-            actor=who.username,
-            expected_version=expected,
-            data=_fields(body),
-        )
-    row = session.execute(
-        select(Assessment).where(
-            col(Assessment.case_id) == case_id, col(Assessment.event_seq) == done.event_seq
-        )
-    ).scalar_one()
-    session.expire_all()
-    case = queries.get_case(session, case_id=case_id)
-    out = assessment_view(row)
-    out["case"] = case_summary(case)
+        done = service.score(session, case_id=case_id, by=who, expected_version=expected, data=_fields(body))
+    out = assessment_view(reads.assessment_of_event(session, case_id=case_id, event_seq=done.event_seq))
+    out["case"] = case_summary(done.case)
     return Json(
         out,
         status_code=201,
-        headers={"Location": out["links"]["self"], "ETag": etag(case.version)},
+        headers={"Location": out["links"]["self"], "ETag": etag(done.version)},
     )
 
 
@@ -248,28 +212,23 @@ def transition(
     if_match: IfMatch = None,
     body: TransitionInput | None = None,
 ) -> Json:
-    case = reads.visible_case(session, who=who, case_id=case_id)
-    if trigger not in TRIGGERS:
-        raise IllegalTransition(trigger, case.state, legal_triggers(case.state))
-    access.require(who, trigger, access.case_facts(case))
-    expected = parse_if_match(if_match, required=True)
+    expected = parse_if_match(if_match, required=False)
     with lock:
-        service.fire(
+        done = service.fire(
             session,
             case_id=case_id,
             trigger=trigger,
-            actor=who.username,
+            by=who,
             expected_version=expected,
+            require_version=True,
             data=_fields(body),
         )
-    # Answer with the case as it now is, even if this move took it out of the caller's sight (tasked to
+    # Answer with the case as written, even if this move took it out of the caller's sight (tasked to
     # another hub): they made the change and saw the case a moment ago.
-    session.expire_all()
-    after = queries.get_case(session, case_id=case_id)
     out = case_detail(
-        after,
+        done.case,
         who,
         queries.assessments(session, case_id=case_id),
         queries.decisions(session, case_id=case_id),
     )
-    return Json(out, headers={"ETag": etag(after.version)})
+    return Json(out, headers={"ETag": etag(done.version)})

@@ -130,7 +130,7 @@ def acknowledge(
     reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     with lock:
         escalations.acknowledge(
-            session, escalation_id=escalation_id, actor=who.username, note=body.note if body else None
+            session, escalation_id=escalation_id, by=who, note=body.note if body else None
         )
     return _after(session, who, escalation_id)
 
@@ -141,9 +141,7 @@ def snooze(
 ) -> Json:
     reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     with lock:
-        escalations.snooze(
-            session, escalation_id=escalation_id, actor=who.username, until=body.until, reason=body.reason
-        )
+        escalations.snooze(session, escalation_id=escalation_id, by=who, until=body.until, reason=body.reason)
     return _after(session, who, escalation_id)
 
 
@@ -153,5 +151,5 @@ def resolve(
 ) -> Json:
     reads.visible_escalation(session, who=who, escalation_id=escalation_id)
     with lock:
-        escalations.resolve(session, escalation_id=escalation_id, actor=who.username, reason=body.reason)
+        escalations.resolve(session, escalation_id=escalation_id, by=who, reason=body.reason)
     return _after(session, who, escalation_id)

@@ -19,50 +19,48 @@ from api.web.core import text, texts
 from api.web.rows import row
 from notifications.models import Delivery
 from rules import Matrix
-from workflow import access, accounts, queries
+from workflow import access, accounts, queries, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
-from workflow.lifecycle import GUARDS, OUTCOMES, STRANDS_4P
+from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
 from workflow.models import Case, CaseEvent, Escalation, Timer
 from workflow.reads import CaseView
 from workflow.rulebook import active_rulebook
-from workflow.schemas import TRIGGER_FIELDS
 
-ASSESSING = ("assess", "rescore")
-LABELS = {
-    "assess": "Assess (score with MoRiLE)",
-    "rescore": "Re-score",
-    "prioritise": "Prioritise",
-    "defer": "Defer (stays on the tasking list)",
-    "task": "Task to a hub and owner",
-    "review": "Record a review",
-    "continue": "Continue (next review cycle)",
-    "reassess": "Reassess (new intelligence)",
-    "close": "Close with an outcome",
-    "reject": "Reject",
-    "withdraw": "Withdraw",
-    "await_information": "Ask the requester for information (pauses the SLA)",
-    "information_received": "Information received (resumes the SLA)",
-}
-# The order fields appear in on an action's form.
-FIELD_ORDER = ("hub", "owner", "team", "outcome", "strands", "progress", "reason")
-# Fields the page collects for each action: the trigger's own fields, less the MoRiLE ones, which have
-# their own form (reassess takes the case back to `assessed`, where it is re-scored).
-ACTION_FIELDS = {
-    t: tuple(f for f in FIELD_ORDER if f in fields and f not in ("assessment", "rationale"))
-    for t, fields in TRIGGER_FIELDS.items()
-}
-_TASK_REQUIRES = ("owner",)
+
+def _assessing() -> tuple[str, ...]:
+    return tuple(s.name for s in triggers.fireable() if s.page.form == "assessment")
+
+
+def _labels() -> dict[str, str]:
+    return {s.name: s.page.label for s in triggers.REGISTRY.values()}
+
+
+def _action_fields() -> dict[str, tuple[str, ...]]:
+    return {s.name: s.page.fields for s in triggers.fireable()}
+
+
+# Everything the page shows of a trigger comes from its definition (workflow/triggers.py).
+ASSESSING: Sequence[str] = LiveTuple(_assessing)  # triggers scored on the MoRiLE form, not an action form
+LABELS: Mapping[str, str] = LiveMap(_labels)
+ACTION_FIELDS: Mapping[str, tuple[str, ...]] = LiveMap(_action_fields)
 
 
 def required_fields(trigger: str) -> frozenset[str]:
-    """Fields a trigger's guards insist on (marked as required on its form)."""
-    names = {
-        g.__name__.removeprefix("needs_") for g in GUARDS.get(trigger, ()) if g.__name__.startswith("needs_")
-    }
-    if trigger == "task":
-        names.update(_TASK_REQUIRES)
-    return frozenset(names)
+    """Fields a trigger cannot do without (marked as required on its form)."""
+    spec = triggers.spec(trigger)
+    return spec.required if spec is not None else frozenset()
+
+
+def confirmation(trigger: str, reference: str) -> str:
+    """What the page says once the trigger is done."""
+    spec = triggers.spec(trigger)
+    return spec.page.confirm.format(reference=reference) if spec is not None else ""
+
+
+def reason_label(trigger: str) -> str:
+    spec = triggers.spec(trigger)
+    return spec.page.reason_label if spec is not None else "Reason"
 
 
 @dataclass
@@ -74,6 +72,10 @@ class ActionForm:
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     open: bool = False  # shown expanded (it was just submitted and refused)
+
+    @property
+    def reason_label(self) -> str:
+        return reason_label(self.trigger)
 
 
 @dataclass

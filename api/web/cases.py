@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from api.deps import SessionDep, Writer
 from api.web.casepage import (
     ACTION_FIELDS,
+    ASSESSING,
     LABELS,
     ActionForm,
     AssessForm,
@@ -18,6 +19,7 @@ from api.web.casepage import (
     assessment_form_values,
     assessment_inputs,
     case_context,
+    confirmation,
     matrix_of,
     required_fields,
     score_preview,
@@ -46,7 +48,7 @@ from workflow.errors import (
     InvalidInput,
     NotFound,
 )
-from workflow.lifecycle import TRIGGERS, State, scoring_trigger
+from workflow.lifecycle import TRIGGERS, State
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -119,7 +121,7 @@ def _case_page(
     view = reads.read_case(session, who=who, case_id=case_id)
     context = case_context(session, who, view, forms=forms, assess=assess)
     done = request.query_params.get("done")
-    context["done"] = LABELS.get(done, "") if done else ""
+    context["done"] = confirmation(done, view.case.reference or "") if done else ""
     context["banner"] = banner
     return render(request, "case.html", context, status=status, marking=view.case.protective_marking)
 
@@ -170,10 +172,8 @@ def fire(
     case_id: CaseId,
     trigger: Annotated[str, Path(max_length=32)],
 ) -> Response:
-    case = reads.visible_case(session, who=who, case_id=case_id)
-    if trigger not in TRIGGERS or trigger in ("assess", "rescore"):
-        raise NotFound(f"no action {trigger!r} here")
-    access.require(who, trigger, access.case_facts(case))
+    if trigger in ASSESSING:  # scored on the MoRiLE form, which posts to /assess
+        return redirect(f"/cases/{case_id}#assess")
     data = action_values(trigger, form)
     kept = ActionForm(
         trigger, LABELS.get(trigger, trigger), ACTION_FIELDS.get(trigger, ()), required_fields(trigger), data
@@ -185,22 +185,26 @@ def fire(
                 session,
                 case_id=case_id,
                 trigger=trigger,
-                actor=who.username,
+                by=who,
                 expected_version=_version(form),
                 data=data,
             )
     except (InvalidInput, GuardFailed) as exc:
-        session.rollback()
         kept.errors = errors_by_field(problems_of(exc))
         banner: dict[str, Any] = {"kind": "error", "detail": f"{LABELS.get(trigger, trigger)}: {exc.detail}"}
-        return _case_page(request, session, who, case_id, status=422, forms={trigger: kept}, banner=banner)
+        return _case_page(
+            request, session, who, case_id, status=exc.status, forms={trigger: kept}, banner=banner
+        )
     except (Conflict, IllegalTransition) as exc:
-        session.rollback()
+        if isinstance(exc, IllegalTransition) and trigger not in TRIGGERS:
+            raise  # no such action at all: the error page says which there are
         banner = _conflict_banner(
             exc, " in the form below" if _still_allowed(session, who, case_id, trigger) else ""
         )
         banner["typed"] = data
-        return _case_page(request, session, who, case_id, status=409, forms={trigger: kept}, banner=banner)
+        return _case_page(
+            request, session, who, case_id, status=exc.status, forms={trigger: kept}, banner=banner
+        )
     return _after_change(session, who, case_id, trigger, text(form, "next", 500))
 
 
@@ -210,18 +214,11 @@ def _still_allowed(session: SessionDep, who: Principal, case_id: int, trigger: s
     return trigger in access.allowed_triggers(who, access.case_facts(case))
 
 
-def _assess_trigger(session: SessionDep, who: Principal, case_id: int) -> str:
-    case = reads.visible_case(session, who=who, case_id=case_id)
-    trigger = scoring_trigger(case.state)
-    access.require(who, trigger, access.case_facts(case))
-    return trigger
-
-
 @router.post("/cases/{case_id}/assess")
 def assess(
     request: Request, session: SessionDep, who: WebUser, lock: Writer, form: PostedForm, case_id: CaseId
 ) -> Response:
-    trigger = _assess_trigger(session, who, case_id)
+    trigger = reads.scoring_trigger_for(session, who=who, case_id=case_id)
     values = assessment_form_values(form)
     kept = AssessForm(trigger, values)
     if text(form, "action") == "preview":
@@ -234,32 +231,23 @@ def assess(
             data[name] = values[name]
     try:
         with lock:
-            service.fire(
-                session,
-                case_id=case_id,
-                trigger=trigger,
-                actor=who.username,
-                expected_version=_version(form),
-                data=data,
-            )
+            service.score(session, case_id=case_id, by=who, expected_version=_version(form), data=data)
     except (InvalidInput, GuardFailed) as exc:
-        session.rollback()
         kept.errors = errors_by_field(problems_of(exc))
         kept.preview, _ = score_preview(session, values)
         banner: dict[str, Any] = {"kind": "error", "detail": "The assessment was not saved: " + exc.detail}
-        return _case_page(request, session, who, case_id, status=422, assess=kept, banner=banner)
+        return _case_page(request, session, who, case_id, status=exc.status, assess=kept, banner=banner)
     except (Conflict, IllegalTransition) as exc:
-        session.rollback()
         kept.preview, _ = score_preview(session, values)
         banner = _conflict_banner(exc, " in the assessment form below")
         try:
-            kept.trigger = _assess_trigger(session, who, case_id)
+            kept.trigger = reads.scoring_trigger_for(session, who=who, case_id=case_id)
             still = _still_allowed(session, who, case_id, kept.trigger)
         except Forbidden:
             still = False
         if not still:
             banner["typed"] = values
-        return _case_page(request, session, who, case_id, status=409, assess=kept, banner=banner)
+        return _case_page(request, session, who, case_id, status=exc.status, assess=kept, banner=banner)
     return _after_change(session, who, case_id, trigger, "")
 
 
@@ -268,7 +256,7 @@ def preview(
     request: Request, session: SessionDep, who: WebUser, form: PostedForm, case_id: CaseId
 ) -> Response:
     """The live preview's endpoint: the score and its breakdown as HTML, nothing stored."""
-    _assess_trigger(session, who, case_id)
+    reads.scoring_trigger_for(session, who=who, case_id=case_id)
     values = assessment_form_values(form)
     payload, errors = score_preview(session, values)
     html = templates.get_template("_score.html").render(

@@ -29,7 +29,8 @@ from api.deps import SessionDep
 from api.web import session as sessions
 from workflow import accounts
 from workflow.access import MARKINGS, STAFF_ROLES, Forbidden, Principal
-from workflow.errors import Conflict, DomainError, FieldProblem, GuardFailed, InvalidInput, NotFound
+from workflow.errors import ConfigError, DomainError, FieldProblem
+from workflow.errors import problems_of as problems_of
 
 log = logging.getLogger("sctac.web")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -226,26 +227,17 @@ def errors_by_field(
     return out
 
 
-def problems_of(exc: DomainError) -> list[FieldProblem]:
-    if isinstance(exc, InvalidInput | GuardFailed):
-        return list(exc.problems)
-    return []
-
-
 # -- the route class -----------------------------------------------------------------------------------
-
-_STATUS: list[tuple[type[Exception], int, str]] = [
-    (NotFound, 404, "Not found"),
-    (Forbidden, 403, "Not allowed"),
-    (Conflict, 409, "Changed by someone else"),
-    (InvalidInput, 422, "Check what you entered"),
-    (GuardFailed, 422, "Not yet possible"),
-    (DomainError, 409, "Cannot do that"),
-]
-
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
     return render(request, "error.html", {"title": title, "detail": detail, "status": status}, status=status)
+
+
+def domain_error_page(request: Request, exc: DomainError) -> HTMLResponse:
+    """The page for a domain error: the status and words its class gives it (as the API does)."""
+    if isinstance(exc, ConfigError):
+        log.error("configuration error while serving %s: %s", request.url.path, exc.detail)
+    return error_page(request, exc.status, exc.page_title, exc.public_detail())
 
 
 async def _check_csrf(request: Request) -> None:
@@ -312,10 +304,7 @@ class WebRoute(APIRoute):
                     request, 503, "Service unavailable", "The database is busy or unavailable; try again."
                 )
             except DomainError as exc:
-                for cls, status, title in _STATUS:
-                    if isinstance(exc, cls):
-                        return error_page(request, status, title, exc.detail)
-                raise
+                return domain_error_page(request, exc)
             token = getattr(request.state, "web_token", None)
             if token is not None and "set-cookie" not in response.headers:
                 sessions.set_session(request, response, token)  # the idle clock restarts

@@ -105,21 +105,19 @@ def act(
     try:
         with lock:
             if action == "acknowledge":
-                escalations.acknowledge(
-                    session, escalation_id=escalation_id, actor=who.username, note=note or None
-                )
+                escalations.acknowledge(session, escalation_id=escalation_id, by=who, note=note or None)
             elif action == "snooze":
                 if not until:
                     raise InvalidInput([FieldProblem("until", "say until when")])
                 escalations.snooze(
                     session,
                     escalation_id=escalation_id,
-                    actor=who.username,
+                    by=who,
                     until=_until(until),
                     reason=reason,
                 )
             else:
-                escalations.resolve(session, escalation_id=escalation_id, actor=who.username, reason=reason)
+                escalations.resolve(session, escalation_id=escalation_id, by=who, reason=reason)
     except InvalidInput as exc:
         session.rollback()
         failed = {

@@ -104,7 +104,7 @@ def submit(request: Request, session: SessionDep, who: WebUser, lock: Writer, fo
     if not errors:
         try:
             with lock:
-                done = service.submit_case(session, request=data, actor=who.username)
+                done = service.submit_case(session, request=data, by=who)
         except InvalidInput as exc:
             session.rollback()
             # The service stops at the first kind of problem (shape, then vocabulary); the form shows both.

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.app import create_app
-from tests.factories import DEFAULT_DATA, PATHS, add_people, request_data
+from tests.factories import DEFAULT_DATA, PATHS, add_people, request_data, unchecked
 from workflow import accounts, service
 
 PROBLEM = "application/problem+json"
@@ -65,12 +65,12 @@ def make_case(
 ) -> Made:
     """A case driven through the real service into `state` (task gives it `owner`)."""
     with Session(engine, expire_on_commit=False) as s:
-        done = service.submit_case(s, request=request_data(**overrides), actor="req.ne")
+        done = service.submit_case(s, request=request_data(**overrides), by=unchecked("req.ne"))
         for trigger in PATHS[state]:
             data = dict(DEFAULT_DATA[trigger])
             if trigger == "task":
                 data["owner"] = owner
-            done = service.fire(s, case_id=done.case_id, trigger=trigger, actor="analyst1", data=data)
+            done = service.fire(s, case_id=done.case_id, trigger=trigger, by=unchecked("analyst1"), data=data)
     return Made(done.case_id, done.reference, done.version)
 
 

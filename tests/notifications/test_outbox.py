@@ -16,7 +16,7 @@ from notifications.channels.email import message_id
 from notifications.delivery import delivery_key
 from notifications.models import Delivery
 from notifications.worker import run_once, start_background_worker
-from tests.factories import case_in, p1_escalated, submit
+from tests.factories import case_in, p1_escalated, submit, unchecked
 from tests.notifications.outbox_support import (
     BASE_URL,
     MAIL_FROM,
@@ -88,14 +88,14 @@ def test_roles_resolve_to_cleared_active_people_once_each(engine: Engine) -> Non
             session,
             case_id=tasked.case_id,
             trigger="review",
-            actor="owner.east",
+            by=unchecked("owner.east"),
             data={"progress": "done", "strands": ["pursue"]},
         )
         closed = service.fire(
             session,
             case_id=tasked.case_id,
             trigger="close",
-            actor="owner.east",
+            by=unchecked("owner.east"),
             data={"outcome": "disrupted", "strands": ["pursue"]},
         )
         run_once(engine, channels=channels())
@@ -149,7 +149,7 @@ def test_mail_server_down_then_back_sends_each_email_once(engine: Engine) -> Non
         assert row.next_attempt_at is not None and row.next_attempt_at > now
         assert [d.status for d in deliveries(engine, channel="inapp")] == ["sent"]  # the inbox is unaffected
         # The case moves on meanwhile.
-        service.fire(session, case_id=done.case_id, trigger="prioritise", actor="chair")
+        service.fire(session, case_id=done.case_id, trigger="prioritise", by=unchecked("chair"))
 
         with smtp_on(port) as mail:
             assert run_once(engine, channels=channels(port), now=now + timedelta(seconds=1)).sent.total == 0

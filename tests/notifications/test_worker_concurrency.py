@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from notifications.worker import Limits, run_once
-from tests.factories import request_data
+from tests.factories import request_data, unchecked
 from tests.notifications.outbox_support import channels, clone_cases, deliveries, trigger_counts
 from workflow import service
 from workflow.db import utcnow
@@ -26,7 +26,7 @@ def test_two_workers_share_due_timers_without_firing_any_twice(engine: Engine) -
     with Session(engine, expire_on_commit=False) as session:
         month_ago = utcnow() - timedelta(days=30)
         template = service.submit_case(
-            session, request=request_data(protective_marking="OFFICIAL"), actor="ds.ne", now=month_ago
+            session, request=request_data(protective_marking="OFFICIAL"), by=unchecked("ds.ne"), now=month_ago
         )
     clone_cases(engine, template_id=template.case_id, count=CASES - 1)
     # Small batches, so the two workers interleave many claims over the same rows.

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from notifications.delivery import delivery_key
 from notifications.models import Delivery
 from tests.conftest import USERS
-from tests.factories import request_data
+from tests.factories import request_data, unchecked
 from tests.notifications.outbox_support import clone_cases, deliveries, set_user, trigger_counts
 from tests.notifications.servers import smtp_server
 from workflow import audit, service
@@ -98,7 +98,9 @@ def test_killing_the_worker_loses_nothing_and_repeats_nothing(tmp_path: Path) ->
         set_user(engine, "sup.east", email=SUP_EAST)
         month_ago = utcnow() - timedelta(days=30)
         request = request_data(protective_marking="OFFICIAL")
-        template = service.submit_case(session, request=request, actor="ds.ne", now=month_ago, rules=rules)
+        template = service.submit_case(
+            session, request=request, by=unchecked("ds.ne"), now=month_ago, rules=rules
+        )
         clone_cases(engine, template_id=template.case_id, count=CASES - 1)
         due = session.scalar(select(func.count()).select_from(TIMER).where(TIMER.c.due_at <= utcnow()))
         assert due == CASES

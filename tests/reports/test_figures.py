@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, request_data
+from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, request_data, unchecked
 from workflow import escalations, reports, service, timers
 
 
@@ -28,14 +28,14 @@ def _fire(session: Session, case_id: int, trigger: str, when: datetime, **data: 
         session,
         case_id=case_id,
         trigger=trigger,
-        actor="owner.east" if trigger in ("review", "continue", "close") else "analyst1",
+        by=unchecked("owner.east") if trigger in ("review", "continue", "close") else "analyst1",
         data=data or DEFAULT_DATA[trigger],
         now=when,
     )
 
 
 def _submit(session: Session, when: datetime) -> int:
-    return service.submit_case(session, request=request_data(), actor="ds.ne", now=when).case_id
+    return service.submit_case(session, request=request_data(), by=unchecked("ds.ne"), now=when).case_id
 
 
 def _drive(session: Session) -> None:
@@ -54,7 +54,7 @@ def _drive(session: Session) -> None:
     _fire(session, d, "prioritise", at(1, 7, 13))  # D assessed 1 h
     (rule_escalation,) = escalations.list_escalations(session, status="open")
     escalations.acknowledge(
-        session, escalation_id=rule_escalation.id, actor="sup.east", now=at(1, 7, 14)
+        session, escalation_id=rule_escalation.id, by=unchecked("sup.east"), now=at(1, 7, 14)
     )  # 2 h
     _fire(session, d, "task", at(1, 7, 15))  # D prioritised 2 h; P1 review due 14 days on: Wed 21 Jan 15:00
     # E's assessment was due Wed 7 Jan 11:00 (two working days): the worker finds it breached.

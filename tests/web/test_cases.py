@@ -7,7 +7,7 @@ import re
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tests.factories import P1_CAPABILITY_D, morile_inputs
+from tests.factories import P1_CAPABILITY_D, morile_inputs, unchecked
 from tests.web.pages import add_cast, make_case, visitor
 from workflow import queries, service
 
@@ -210,7 +210,11 @@ def test_a_conflict_on_assessment_keeps_the_scores(engine: Engine) -> None:
     made = make_case(engine, "submitted")
     with Session(engine) as s:
         service.fire(
-            s, case_id=made.id, trigger="assess", actor="analyst1", data={"assessment": morile_inputs()}
+            s,
+            case_id=made.id,
+            trigger="assess",
+            by=unchecked("analyst1"),
+            data={"assessment": morile_inputs()},
         )
     v = visitor(engine, "analyst.centre")
     response = v.post(f"/cases/{made.id}/assess", {**MORILE_FORM, "version": "1", "action": "save"})
@@ -254,7 +258,11 @@ def test_escalation_shows_on_the_case_with_its_rules(engine: Engine) -> None:
     made = make_case(engine, "submitted")
     with Session(engine) as s:
         service.fire(
-            s, case_id=made.id, trigger="assess", actor="analyst1", data={"assessment": P1_CAPABILITY_D}
+            s,
+            case_id=made.id,
+            trigger="assess",
+            by=unchecked("analyst1"),
+            data={"assessment": P1_CAPABILITY_D},
         )
     page = visitor(engine, "sup.centre").get(f"/cases/{made.id}")
     assert "weak-position-on-high-band" in page.text and "needs regional support decision" in page.text

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from api.web.core import LONDON
 from notifications.delivery import Channels
 from notifications.worker import run_once
-from tests.factories import P1_CAPABILITY_D
+from tests.factories import P1_CAPABILITY_D, unchecked
 from tests.web.pages import add_cast, make_case, visitor
 from workflow import queries, rulesets, service
 from workflow.db import utcnow
@@ -35,7 +35,11 @@ def escalated(engine: Engine) -> tuple[int, int, str]:
     made = make_case(engine, "submitted")
     with Session(engine) as s:
         service.fire(
-            s, case_id=made.id, trigger="assess", actor="analyst1", data={"assessment": P1_CAPABILITY_D}
+            s,
+            case_id=made.id,
+            trigger="assess",
+            by=unchecked("analyst1"),
+            data={"assessment": P1_CAPABILITY_D},
         )
         esc = s.execute(select(Escalation).where(col(Escalation.case_id) == made.id)).scalar_one()
         assert esc.id is not None

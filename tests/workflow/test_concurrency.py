@@ -9,7 +9,7 @@ from collections import Counter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tests.factories import DEFAULT_DATA, submit
+from tests.factories import DEFAULT_DATA, submit, unchecked
 from workflow import audit, queries, service
 from workflow.errors import Conflict, IllegalTransition, StaleVersion
 from workflow.lifecycle import legal_triggers, replay
@@ -47,7 +47,7 @@ def test_racing_writers_lose_nothing(engine: Engine) -> None:
                         s,
                         case_id=case_id,
                         trigger=trigger,
-                        actor=f"t{n}",
+                        by=unchecked(f"t{n}"),
                         data=data,
                         expected_version=version,
                     )

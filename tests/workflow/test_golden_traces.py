@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 from sqlmodel import Session
 
 from tests.conftest import GOLDEN
-from tests.factories import morile_inputs, submit
+from tests.factories import morile_inputs, submit, unchecked
 from workflow import audit, queries, service
 from workflow.errors import DomainError
 
@@ -34,12 +34,16 @@ def test_golden_trace(session: Session, path: Path) -> None:
         if "error" in step:
             with pytest.raises(DomainError) as err:
                 service.fire(
-                    session, case_id=case_id, trigger=step["trigger"], actor=step["actor"], data=_data(step)
+                    session,
+                    case_id=case_id,
+                    trigger=step["trigger"],
+                    by=unchecked(step["actor"]),
+                    data=_data(step),
                 )
             assert str(err.value) == step["error"]
             continue
         done = service.fire(
-            session, case_id=case_id, trigger=step["trigger"], actor=step["actor"], data=_data(step)
+            session, case_id=case_id, trigger=step["trigger"], by=unchecked(step["actor"]), data=_data(step)
         )
         states.append(done.to_state)
     expect = golden["expect"]

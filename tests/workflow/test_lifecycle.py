@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from tests.factories import DEFAULT_DATA, PREPARE, case_in, submit
+from tests.factories import DEFAULT_DATA, PREPARE, case_in, submit, unchecked
 from workflow import queries, service
 from workflow.errors import GuardFailed, IllegalTransition, InvalidInput, NotFound, StaleVersion
 from workflow.lifecycle import TRANSITIONS, TRIGGERS, State, legal_triggers, mermaid
@@ -34,10 +34,10 @@ def test_every_legal_transition(session: Session, source: str, trigger: str, des
     before = case_in(session, source)
     for step in PREPARE.get(trigger, []):
         before = service.fire(
-            session, case_id=before.case_id, trigger=step, actor="analyst1", data=DEFAULT_DATA[step]
+            session, case_id=before.case_id, trigger=step, by=unchecked("analyst1"), data=DEFAULT_DATA[step]
         )
     done = service.fire(
-        session, case_id=before.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
+        session, case_id=before.case_id, trigger=trigger, by=unchecked("analyst1"), data=DEFAULT_DATA[trigger]
     )
     case = queries.get_case(session, case_id=before.case_id)
     assert (done.from_state, done.to_state, case.state) == (source, dest, dest)
@@ -56,7 +56,11 @@ def test_every_illegal_transition_names_the_legal_ones(session: Session, state: 
     before = case_in(session, state)
     with pytest.raises(IllegalTransition) as err:
         service.fire(
-            session, case_id=before.case_id, trigger=trigger, actor="analyst1", data=DEFAULT_DATA[trigger]
+            session,
+            case_id=before.case_id,
+            trigger=trigger,
+            by=unchecked("analyst1"),
+            data=DEFAULT_DATA[trigger],
         )
     legal = legal_triggers(state)
     expected = ", ".join(legal) if legal else "none (the case is finished)"
@@ -70,7 +74,7 @@ def test_unknown_trigger_is_illegal(session: Session) -> None:
     with pytest.raises(
         IllegalTransition, match="cannot explode a case that is submitted; legal from submitted: "
     ):
-        service.fire(session, case_id=done.case_id, trigger="explode", actor="analyst1")
+        service.fire(session, case_id=done.case_id, trigger="explode", by=unchecked("analyst1"))
 
 
 @pytest.mark.parametrize(
@@ -91,7 +95,7 @@ def test_guards_say_what_is_missing(
 ) -> None:
     before = case_in(session, state)
     with pytest.raises(GuardFailed) as err:
-        service.fire(session, case_id=before.case_id, trigger=trigger, actor="analyst1", data={})
+        service.fire(session, case_id=before.case_id, trigger=trigger, by=unchecked("analyst1"), data={})
     assert [p.field for p in err.value.problems] == [field]
     assert err.value.problems[0].message.startswith(message)
     assert queries.get_case(session, case_id=before.case_id).version == before.version
@@ -104,7 +108,7 @@ def test_task_needs_a_real_active_owner_and_hub(session: Session) -> None:
             session,
             case_id=before.case_id,
             trigger="task",
-            actor="chair",
+            by=unchecked("chair"),
             data={"owner": "gone", "hub": "MOON"},
         )
     assert [str(p) for p in err.value.problems] == [
@@ -115,7 +119,7 @@ def test_task_needs_a_real_active_owner_and_hub(session: Session) -> None:
         session,
         case_id=before.case_id,
         trigger="task",
-        actor="chair",
+        by=unchecked("chair"),
         data={"owner": "owner.east", "team": "East 2"},
     )
     case = queries.get_case(session, case_id=done.case_id)
@@ -129,7 +133,7 @@ def test_fields_a_trigger_does_not_take_are_refused(session: Session) -> None:
             session,
             case_id=done.case_id,
             trigger="reject",
-            actor="a",
+            by=unchecked("a"),
             data={"reason": "x", "outcome": "charged"},
         )
 
@@ -137,7 +141,11 @@ def test_fields_a_trigger_does_not_take_are_refused(session: Session) -> None:
 def test_close_records_the_outcome(session: Session) -> None:
     before = case_in(session, "reviewed")
     service.fire(
-        session, case_id=before.case_id, trigger="close", actor="owner.east", data=DEFAULT_DATA["close"]
+        session,
+        case_id=before.case_id,
+        trigger="close",
+        by=unchecked("owner.east"),
+        data=DEFAULT_DATA["close"],
     )
     case = queries.get_case(session, case_id=before.case_id)
     assert (case.state, case.outcome) == ("closed", "disrupted")
@@ -152,7 +160,7 @@ def test_the_tasking_meeting_defers_a_case_until_it_is_decided(session: Session)
         session,
         case_id=before.case_id,
         trigger="defer",
-        actor="chair",
+        by=unchecked("chair"),
         data={"reason": "EAST is over capacity; back next week."},
     )
     case = queries.get_case(session, case_id=before.case_id)
@@ -164,31 +172,37 @@ def test_the_tasking_meeting_defers_a_case_until_it_is_decided(session: Session)
     assert (event.trigger, event.actor, event.reason) == ("defer", "chair", case.deferred_reason)
     assert event.payload["notify"] == ["requester"]  # the BCU hears why its request waits
 
-    service.fire(session, case_id=done.case_id, trigger="prioritise", actor="chair")
+    service.fire(session, case_id=done.case_id, trigger="prioritise", by=unchecked("chair"))
     decided = queries.get_case(session, case_id=before.case_id)
     assert (decided.state, decided.deferred_at, decided.deferred_reason) == ("prioritised", None, None)
     with pytest.raises(IllegalTransition, match="cannot defer a case that is tasked"):
         tasked = case_in(session, "tasked")
-        service.fire(session, case_id=tasked.case_id, trigger="defer", actor="chair", data={"reason": "x"})
+        service.fire(
+            session, case_id=tasked.case_id, trigger="defer", by=unchecked("chair"), data={"reason": "x"}
+        )
 
 
 def test_unknown_outcome_is_refused_with_the_allowed_values(session: Session) -> None:
     before = case_in(session, "reviewed")
     with pytest.raises(InvalidInput, match=r"^outcome: Input should be 'charged', 'disrupted'"):
-        service.fire(session, case_id=before.case_id, trigger="close", actor="o", data={"outcome": "solved"})
+        service.fire(
+            session, case_id=before.case_id, trigger="close", by=unchecked("o"), data={"outcome": "solved"}
+        )
 
 
 def test_stale_expected_version_is_refused(session: Session) -> None:
     done = case_in(session, "assessed")
     with pytest.raises(StaleVersion) as err:
-        service.fire(session, case_id=done.case_id, trigger="prioritise", actor="chair", expected_version=1)
+        service.fire(
+            session, case_id=done.case_id, trigger="prioritise", by=unchecked("chair"), expected_version=1
+        )
     assert err.value.current_version == 2 and err.value.current_state == "assessed"
     assert "is at version 2 (assessed), not 1" in str(err.value)
 
 
 def test_missing_case(session: Session) -> None:
     with pytest.raises(NotFound):
-        service.fire(session, case_id=999999, trigger="assess", actor="a")
+        service.fire(session, case_id=999999, trigger="assess", by=unchecked("a"))
     with pytest.raises(NotFound, match="no case SCT-2026-999999"):
         queries.find_case(session, key="sct-2026-999999")
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from tests.factories import request_data
+from tests.factories import request_data, unchecked
 from workflow import service
 from workflow.errors import InvalidInput
 from workflow.models import Case, CaseEvent
@@ -40,7 +40,7 @@ def test_bad_requests_name_the_field_and_write_nothing(
     session: Session, overrides: dict, expected: list[str]
 ) -> None:
     with pytest.raises(InvalidInput) as err:
-        service.submit_case(session, request=request_data(**overrides), actor="ds.ne")
+        service.submit_case(session, request=request_data(**overrides), by=unchecked("ds.ne"))
     messages = [str(p) for p in err.value.problems]
     assert len(messages) == len(expected)
     for got, want in zip(messages, expected, strict=True):
@@ -51,13 +51,13 @@ def test_bad_requests_name_the_field_and_write_nothing(
 def test_every_problem_is_reported_at_once(session: Session) -> None:
     data = request_data(requesting_unit="ZZ", themes=["nope"], target_type="boat")
     with pytest.raises(InvalidInput) as err:
-        service.submit_case(session, request=data, actor="ds.ne")
+        service.submit_case(session, request=data, by=unchecked("ds.ne"))
     assert [p.field for p in err.value.problems] == ["requesting_unit", "target_type", "themes.0"]
 
 
 def test_missing_fields_are_all_named(session: Session) -> None:
     with pytest.raises(InvalidInput) as err:
-        service.submit_case(session, request={}, actor="ds.ne")
+        service.submit_case(session, request={}, by=unchecked("ds.ne"))
     assert {p.field for p in err.value.problems} == {
         "title",
         "summary",
@@ -71,6 +71,6 @@ def test_missing_fields_are_all_named(session: Session) -> None:
 
 def test_duplicate_themes_are_folded(session: Session) -> None:
     done = service.submit_case(
-        session, request=request_data(themes=["drugs", "drugs", "gangs"]), actor="ds.ne"
+        session, request=request_data(themes=["drugs", "drugs", "gangs"]), by=unchecked("ds.ne")
     )
     assert session.get(Case, done.case_id).themes == ["drugs", "gangs"]  # type: ignore[union-attr]

@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
-from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, morile_inputs, p1_escalated, request_data
+from tests.factories import (
+    DEFAULT_DATA,
+    P1_CAPABILITY_D,
+    morile_inputs,
+    p1_escalated,
+    request_data,
+    unchecked,
+)
 from workflow import clocks, escalations, queries, service, timers
 from workflow.calendar import calendar_for
 from workflow.errors import InvalidInput
@@ -44,7 +51,9 @@ def last(session: Session, case_id: int, trigger: str) -> CaseEvent:
 
 def test_assessment_sla_skips_the_bank_holiday_and_pauses_while_waiting(session: Session) -> None:
     # Friday before the Spring Bank Holiday, 16:00. Child exploitation: 2 working days to assess.
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=at(2026, 5, 22, 16))
+    done = service.submit_case(
+        session, request=request_data(), by=unchecked("ds.ne"), now=at(2026, 5, 22, 16)
+    )
     case = queries.get_case(session, case_id=done.case_id)
     # Fri 8h + (Sat, Sun, bank holiday Mon skipped) + Tue 24h + Wed 16h = 48 working hours.
     assert case.sla_due_at == at(2026, 5, 27, 16)
@@ -54,7 +63,7 @@ def test_assessment_sla_skips_the_bank_holiday_and_pauses_while_waiting(session:
         session,
         case_id=done.case_id,
         trigger="await_information",
-        actor="analyst1",
+        by=unchecked("analyst1"),
         data={"reason": "Source grading missing"},
         now=at(2026, 5, 26, 10),
     )
@@ -64,7 +73,11 @@ def test_assessment_sla_skips_the_bank_holiday_and_pauses_while_waiting(session:
     assert fire_all(session, at(2026, 5, 28, 9)) == []  # the old due date passes quietly
 
     service.fire(
-        session, case_id=done.case_id, trigger="information_received", actor="ds.ne", now=at(2026, 5, 28, 10)
+        session,
+        case_id=done.case_id,
+        trigger="information_received",
+        by=unchecked("ds.ne"),
+        now=at(2026, 5, 28, 10),
     )
     case = queries.get_case(session, case_id=done.case_id)
     # 48 working hours paused (Tue 10:00 to Thu 10:00) are credited: due moves to Fri 29 May 16:00.
@@ -76,7 +89,9 @@ def test_assessment_sla_skips_the_bank_holiday_and_pauses_while_waiting(session:
 
 
 def test_breached_sla_raises_an_escalation_that_assessment_ends(session: Session) -> None:
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=at(2026, 11, 23, 9))
+    done = service.submit_case(
+        session, request=request_data(), by=unchecked("ds.ne"), now=at(2026, 11, 23, 9)
+    )
     assert fire_all(session, at(2026, 11, 25, 9, 1)) == ["fired"]
     assert triggers(session, done.case_id)[-1] == "sla_breached"
     esc = session.exec(select(Escalation).where(Escalation.case_id == done.case_id)).one()
@@ -89,7 +104,7 @@ def test_breached_sla_raises_an_escalation_that_assessment_ends(session: Session
         session,
         case_id=done.case_id,
         trigger="assess",
-        actor="analyst1",
+        by=unchecked("analyst1"),
         data=DEFAULT_DATA["assess"],
         now=at(2026, 11, 25, 10),
     )
@@ -99,14 +114,14 @@ def test_breached_sla_raises_an_escalation_that_assessment_ends(session: Session
 
 
 def test_review_reminders_then_the_ladder_then_acknowledgement(session: Session) -> None:
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=at(2026, 11, 2, 9))
+    done = service.submit_case(session, request=request_data(), by=unchecked("ds.ne"), now=at(2026, 11, 2, 9))
     for trigger, day in (("assess", 2), ("prioritise", 3), ("task", 4)):
         data = {"assessment": P1_CAPABILITY_D} if trigger == "assess" else DEFAULT_DATA[trigger]
         service.fire(
             session,
             case_id=done.case_id,
             trigger=trigger,
-            actor="chair",
+            by=unchecked("chair"),
             data=data,
             now=at(2026, 11, day, 10),
         )
@@ -144,7 +159,7 @@ def test_review_reminders_then_the_ladder_then_acknowledgement(session: Session)
     escalations.acknowledge(
         session,
         escalation_id=esc.id or 0,
-        actor="sup.east",
+        by=unchecked("sup.east"),
         note="Owner on leave; covering.",
         now=due + timedelta(days=1, hours=1),
     )
@@ -163,7 +178,7 @@ def test_review_reminders_then_the_ladder_then_acknowledgement(session: Session)
         session,
         case_id=done.case_id,
         trigger="review",
-        actor="owner.east",
+        by=unchecked("owner.east"),
         data=DEFAULT_DATA["review"],
         now=due + timedelta(days=2),
     )
@@ -193,7 +208,7 @@ def test_rule_escalation_climbs_to_the_chair_unless_acknowledged(session: Sessio
         session,
         case_id=done.case_id,
         trigger="rescore",
-        actor="analyst1",
+        by=unchecked("analyst1"),
         data={"assessment": P1_CAPABILITY_D},
         now=t0 + timedelta(days=3),
     )
@@ -208,7 +223,7 @@ def test_snooze_is_limited_by_policy_and_ends_by_timer(session: Session) -> None
         escalations.snooze(
             session,
             escalation_id=esc.id or 0,
-            actor="sup.east",
+            by=unchecked("sup.east"),
             until=t0 + timedelta(days=3),
             reason="Waiting on ROCU",
             now=t0,
@@ -217,7 +232,7 @@ def test_snooze_is_limited_by_policy_and_ends_by_timer(session: Session) -> None
         escalations.snooze(
             session,
             escalation_id=esc.id or 0,
-            actor="sup.east",
+            by=unchecked("sup.east"),
             until=t0 + timedelta(hours=12),
             reason=" ",
             now=t0,
@@ -225,7 +240,7 @@ def test_snooze_is_limited_by_policy_and_ends_by_timer(session: Session) -> None
     escalations.snooze(
         session,
         escalation_id=esc.id or 0,
-        actor="sup.east",
+        by=unchecked("sup.east"),
         until=t0 + timedelta(hours=12),
         reason="ROCU call at 21:00",
         now=t0,
@@ -246,7 +261,7 @@ def test_snooze_is_limited_by_policy_and_ends_by_timer(session: Session) -> None
         escalations.snooze(
             session,
             escalation_id=esc.id or 0,
-            actor="sup.east",
+            by=unchecked("sup.east"),
             until=t0 + timedelta(hours=20),
             reason="again",
             now=t0 + timedelta(hours=13),
@@ -255,7 +270,7 @@ def test_snooze_is_limited_by_policy_and_ends_by_timer(session: Session) -> None
 
 def test_each_timer_fires_once_and_closing_cancels_the_rest(session: Session) -> None:
     done = service.submit_case(
-        session, request=request_data(themes=["drugs"]), actor="ds.ne", now=at(2026, 11, 2, 9)
+        session, request=request_data(themes=["drugs"]), by=unchecked("ds.ne"), now=at(2026, 11, 2, 9)
     )
     assert fire_all(session, at(2026, 11, 20)) == ["fired"]  # 5 working days: breached
     assert fire_all(session, at(2026, 11, 20)) == []  # nothing fires twice
@@ -264,7 +279,7 @@ def test_each_timer_fires_once_and_closing_cancels_the_rest(session: Session) ->
         session,
         case_id=done.case_id,
         trigger="withdraw",
-        actor="ds.ne",
+        by=unchecked("ds.ne"),
         data={"reason": "Charged"},
         now=at(2026, 11, 20, 1),
     )
@@ -276,7 +291,7 @@ def test_each_timer_fires_once_and_closing_cancels_the_rest(session: Session) ->
 
 def test_a_band_change_replans_the_review(session: Session) -> None:
     done = service.submit_case(
-        session, request=request_data(themes=["drugs"]), actor="ds.ne", now=at(2026, 11, 2, 9)
+        session, request=request_data(themes=["drugs"]), by=unchecked("ds.ne"), now=at(2026, 11, 2, 9)
     )
     t_task = at(2026, 11, 4, 10)
     for trigger, when in (("assess", at(2026, 11, 3)), ("prioritise", at(2026, 11, 3, 12)), ("task", t_task)):
@@ -284,7 +299,7 @@ def test_a_band_change_replans_the_review(session: Session) -> None:
             session,
             case_id=done.case_id,
             trigger=trigger,
-            actor="chair",
+            by=unchecked("chair"),
             data=DEFAULT_DATA[trigger],
             now=when,
         )
@@ -293,7 +308,7 @@ def test_a_band_change_replans_the_review(session: Session) -> None:
         session,
         case_id=done.case_id,
         trigger="rescore",
-        actor="analyst1",
+        by=unchecked("analyst1"),
         data={"assessment": morile_inputs(harm=(3, 3, 2, 2, 0), scope=4, likelihood=4)},
         now=at(2026, 11, 6),
     )

@@ -8,6 +8,7 @@ Importing this package registers every table on SQLModel.metadata (Alembic relie
 from workflow.models.access import ApiToken, CaseRead, IdempotencyRecord
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
 from workflow.models.reference import Hub, Unit, User
+from workflow.models.refusals import Refusal
 from workflow.models.rulesets import RulesetVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
 
@@ -22,6 +23,7 @@ __all__ = [
     "EventOutbox",
     "Hub",
     "IdempotencyRecord",
+    "Refusal",
     "RulesetVersion",
     "Timer",
     "Unit",

@@ -18,18 +18,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 from sqlmodel import Session, col
 
-from workflow import access
+from workflow import access, refusals
 from workflow.access import Principal
 from workflow.db import utcnow
-from workflow.errors import FieldProblem, InvalidInput, NotFound
+from workflow.errors import BadCursor, FieldProblem, Forbidden, InvalidInput, NotFound
+from workflow.lifecycle import scoring_trigger
 from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Escalation
 from workflow.tables import CASE, READ
-
-
-class BadCursor(InvalidInput):
-    """A pagination cursor that this server did not make for this query (HTTP 400)."""
-
-    title = "Bad cursor"
 
 
 @dataclass(frozen=True)
@@ -264,3 +259,24 @@ def visible_escalation(session: Session, *, who: Principal, escalation_id: int) 
     if found is None:
         raise NotFound(f"no escalation {escalation_id}")
     return found[0], found[1]
+
+
+def assessment_of_event(session: Session, *, case_id: int, event_seq: int) -> Assessment:
+    """The assessment a scoring event recorded (the caller has just written it)."""
+    return session.execute(
+        select(Assessment).where(col(Assessment.case_id) == case_id, col(Assessment.event_seq) == event_seq)
+    ).scalar_one()
+
+
+def scoring_trigger_for(session: Session, *, who: Principal, case_id: int) -> str:
+    """The scoring trigger `who` would fire on this case (assess or rescore), if they may score it at all:
+    for the scoring form and its live preview, which store nothing but must not show what they may not."""
+    case = _find(session, who, case_id)
+    trigger = scoring_trigger(case.state)
+    try:
+        access.require(who, trigger, access.case_facts(case))
+    except Forbidden as exc:
+        session.rollback()
+        refusals.record(session, who=who, action=f"score:{trigger}", case_id=case_id, exc=exc)
+        raise
+    return trigger

@@ -1,0 +1,212 @@
+"""What each trigger does to a case beyond moving its state: the `effect` named in its definition.
+
+An effect reads the case as it was and the validated input, and adds to the `Change` the service is
+about to write: column values, payload, and rows that follow the event (an assessment, a decision, an
+escalation). Effects run inside the service's transaction; none of them commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select
+from sqlmodel import Session
+
+from workflow import clocks, ladders
+from workflow import rulebook as rb
+from workflow.calendar import calendar_for
+from workflow.change import AfterEvent, CaseRecord, Change
+from workflow.errors import FieldProblem, InvalidInput
+from workflow.principals import Principal
+from workflow.schemas import TransitionInput
+from workflow.states import ROUTABLE
+from workflow.tables import ASSESSMENT, DECISION, HUB, UNIT, USER
+
+_INSERT_DECISION = insert(DECISION)
+_INSERT_ASSESSMENT = insert(ASSESSMENT)
+_LAST_ASSESSMENT_SEQ = select(func.max(ASSESSMENT.c.seq)).where(ASSESSMENT.c.case_id == bindparam("p_case"))
+_UNIT_KIND = select(UNIT.c.kind).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True))
+_ACTIVE_HUB = select(HUB.c.code).where(HUB.c.code == bindparam("p_code"), HUB.c.active.is_(True))
+_ACTIVE_USER = select(USER.c.username).where(USER.c.username == bindparam("p_name"), USER.c.active.is_(True))
+
+
+@dataclass
+class Acting:
+    """One firing as an effect sees it."""
+
+    session: Session
+    row: CaseRecord
+    inp: TransitionInput
+    change: Change
+    by: Principal
+    at: datetime
+    rules: rb.Rulebook | None
+
+
+Effect = Callable[[Acting], None]
+
+
+def case_facts(case: Mapping[str, Any], unit_kind: str) -> dict[str, Any]:
+    """The rule facts a case carries before any scoring."""
+    return {
+        "unit": case["requesting_unit"],
+        "unit_kind": unit_kind,
+        "themes": list(case["themes"]),
+        "capabilities": list(case["capabilities"]),
+        "target_type": case["target_type"],
+        "marking": case["protective_marking"],
+        "tags": list(case["tags"]),
+        "stage": case["state"],
+    }
+
+
+def unit_kind(session: Session, code: str) -> str | None:
+    """The kind (bcu, specialist) of an active unit, or None if there is no such active unit."""
+    kind = session.connection().execute(_UNIT_KIND, {"p_code": code}).scalar_one_or_none()
+    return str(kind) if kind is not None else None
+
+
+def decision_writer(case_id: int, event_seq: int, decided: rb.Decided, at: datetime) -> AfterEvent:
+    def write(session: Session, _event_id: int) -> None:
+        session.connection().execute(
+            _INSERT_DECISION,
+            {
+                "case_id": case_id,
+                "event_seq": event_seq,
+                "ruleset_version": decided.ruleset_version,
+                "backend": decided.backend,
+                "hub": decided.hub,
+                "route_rule": decided.route_rule,
+                "escalation_level": decided.escalation_level,
+                "decisions": decided.payload,
+                "created_at": at,
+            },
+        )
+
+    return write
+
+
+def _passed(due: datetime | None, at: datetime) -> bool:
+    """Whether a due moment has come (only then can a timer have raised an escalation for it)."""
+    return due is not None and due <= at
+
+
+# -- the effects -----------------------------------------------------------------------------------------
+
+
+def score(a: Acting) -> None:
+    """Score the assessment, ask the rules, and record both: the assessment row is appended, never edited.
+    A trigger that only may carry an assessment (reassess) changes nothing without one."""
+    assessment = a.inp.assessment
+    if assessment is None:
+        return
+    session, row, inp, change = a.session, a.row, a.inp, a.change
+    rules = a.rules or rb.active_rulebook(session)
+    scored = rules.score(assessment)
+    previous = row.band
+    if previous and rules.is_downgrade(previous, scored.band) and not inp.rationale:
+        raise InvalidInput(
+            [FieldProblem("rationale", f"the band falls from {previous} to {scored.band}: record why")]
+        )
+    kind = unit_kind(session, row.requesting_unit)
+    last_seq = session.connection().execute(_LAST_ASSESSMENT_SEQ, {"p_case": row.id}).scalar_one_or_none()
+    values = row.as_dict()
+    decided = rules.decide({**case_facts(values, kind or "bcu"), **scored.facts})
+    change.changes.update(
+        band=scored.band,
+        risk=scored.risk,
+        escalation_level=decided.escalation_level,
+        ruleset_version=decided.ruleset_version,
+        policy=decided.policy,
+    )
+    if row.state in ROUTABLE:
+        change.changes.update(hub=decided.hub, team=decided.team)
+    change.payload.update(
+        assessment={"inputs": assessment, "score": scored.payload}, decisions=decided.payload
+    )
+    event_seq = row.event_seq + 1
+    assessor = a.by.username
+
+    def write_rows(session: Session, _event_id: int) -> None:
+        session.connection().execute(
+            _INSERT_ASSESSMENT,
+            {
+                "case_id": row.id,
+                "seq": (last_seq or 0) + 1,
+                "event_seq": event_seq,
+                "matrix_id": scored.matrix_id,
+                "matrix_version": scored.matrix_version,
+                "inputs": assessment,
+                "result": scored.payload,
+                "band": scored.band,
+                "risk": scored.risk,
+                "harm_total": scored.harm_total,
+                "likelihood_total": scored.likelihood_total,
+                "confidence": scored.confidence,
+                "org_grade": scored.org_grade,
+                "floor_applied": scored.facts["harm_floor"],
+                "response_level": scored.facts["response_level"],
+                "rationale": inp.rationale,
+                "assessor": assessor,
+                "created_at": a.at,
+            },
+        )
+
+    change.after.append(write_rows)
+    change.after.append(decision_writer(row.id, event_seq, decided, a.at))
+    if decided.escalation is not None:
+        raised = ladders.rule_escalation_if_new(
+            session, row=values, decided=decided, at=a.at, event_seq=event_seq
+        )
+        if raised is not None:
+            change.payload["escalation"] = raised.summary
+            change.payload["notify"] = [raised.summary["notify"]]
+            change.after.append(raised.write)
+
+
+def task(a: Acting) -> None:
+    """The tasking decision: hub (the routed one unless chosen), owner and team."""
+    problems: list[FieldProblem] = []
+    hub_code = a.inp.hub or a.row.hub
+    conn = a.session.connection()
+    if conn.execute(_ACTIVE_HUB, {"p_code": hub_code}).first() is None:
+        problems.append(FieldProblem("hub", f"unknown or inactive hub {hub_code!r}"))
+    if conn.execute(_ACTIVE_USER, {"p_name": a.inp.owner}).first() is None:
+        problems.append(FieldProblem("owner", f"unknown or inactive user {a.inp.owner!r}"))
+    if problems:
+        raise InvalidInput(problems)
+    team = a.inp.team if a.inp.team is not None else a.row.team
+    a.change.changes.update(hub=hub_code, owner=a.inp.owner, team=team)
+
+
+def review(a: Acting) -> None:
+    if _passed(a.row.review_due_at, a.at):
+        a.change.resolves = ("review",)  # the review ends its missed-review escalation
+
+
+def close(a: Acting) -> None:
+    a.change.changes["outcome"] = a.inp.outcome
+
+
+def await_information(a: Acting) -> None:
+    a.change.changes.update(clocks.pause(now=a.at, reason=a.inp.reason or ""))
+
+
+def information_received(a: Acting) -> None:
+    a.change.changes.update(clocks.resume(a.row.as_dict(), now=a.at, calendar=calendar_for()))
+
+
+def defer(a: Acting) -> None:
+    a.change.changes.update(deferred_at=a.at, deferred_reason=a.inp.reason)
+
+
+def leaving_a_stage(a: Acting) -> None:
+    """What every change of state does, whichever trigger causes it."""
+    row, change = a.row, a.change
+    if _passed(row.sla_due_at, a.at):
+        change.resolves = (*change.resolves, "sla")  # leaving a stage ends its breached-SLA escalation
+    if row.deferred_at is not None:  # decided at last (prioritised, tasked, withdrawn ...)
+        change.changes.update(deferred_at=None, deferred_reason=None)

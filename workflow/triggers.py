@@ -1,0 +1,350 @@
+"""Every trigger a person can fire, each defined once: its edges, input, guards, who may fire it, what it
+does to the clocks, who is told, the facts it records for reports, and how the pages present it.
+
+Everything else is derived from `REGISTRY`: the `transitions` machine and the legal moves
+(`workflow.lifecycle`), the permission table (`workflow.access`), the fields each trigger accepts
+(`workflow.schemas`), the notification map and clock effects (the service reads them from here), the
+report's event facts (`workflow.facts`) and weekly counts, and the case page's buttons and forms. Adding
+a trigger is adding one `TriggerSpec` below (and a template if its form needs more than fields); a test
+holds every spec complete, and another defines a test-only trigger and finds it everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workflow import effects
+from workflow.clocks import Clock
+from workflow.effects import Effect
+from workflow.errors import FieldProblem
+from workflow.facts import DECIDING_FACTS, SCORING_FACTS
+from workflow.principals import Grant
+from workflow.states import CLOCKED, OUTCOMES, State
+
+# A guard looks at the case (as a mapping of its columns) and the caller's input, and returns every
+# problem it finds, so a person sees all that is missing at once.
+Guard = Callable[[Mapping[str, Any], Mapping[str, Any]], list[FieldProblem]]
+# A condition looks at the case alone: a trigger whose condition fails is not offered at all.
+Condition = Callable[[Mapping[str, Any]], FieldProblem | None]
+
+
+@dataclass(frozen=True)
+class Need:
+    """An input field the trigger cannot do without, and what to tell a person who left it out."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """How the pages present a trigger."""
+
+    label: str
+    # The fields of its form, in order (the MoRiLE fields have a form of their own: `form="assessment"`).
+    fields: tuple[str, ...] = ()
+    # Said once it is done; `{reference}` is the case's reference.
+    confirm: str = "{reference} updated."
+    form: Literal["action", "assessment"] = "action"
+    # What the `reason` box is called on this form, where "Reason" is not what it holds.
+    reason_label: str = "Reason"
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    name: str
+    # Where it may be fired from, and where it takes the case (None: it stays where it is).
+    sources: tuple[State, ...]
+    dest: State | None
+    # Who may fire it (any one grant suffices), on top of seeing the case.
+    grants: tuple[Grant, ...]
+    page: Page
+    # The input fields it accepts (of workflow.schemas.TransitionInput).
+    fields: frozenset[str] = frozenset({"reason"})
+    needs: tuple[Need, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    effect: Effect | None = None
+    clock: Clock = Clock.FOLLOW
+    # Roles told of it (notifications/ turns them into people and channels).
+    notify: tuple[str, ...] = ()
+    # Event facts for the evaluation report: fact column -> path into the event's payload.
+    facts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Counted per week in the report's throughput table.
+    counted: bool = False
+
+    @property
+    def required(self) -> frozenset[str]:
+        """Fields its form marks as required."""
+        return frozenset(n.field for n in self.needs)
+
+    def problems(self, case: Mapping[str, Any], data: Mapping[str, Any]) -> list[FieldProblem]:
+        """Every reason it cannot be fired with this input now (conditions, needs, then guards)."""
+        found = [p for c in self.conditions if (p := c(case)) is not None]
+        found += [
+            FieldProblem(n.field, n.message) for n in self.needs if data.get(n.field) in (None, "", [], {})
+        ]
+        for guard in self.guards:
+            found.extend(guard(case, data))
+        return found
+
+    def offered(self, case: Mapping[str, Any]) -> bool:
+        """Whether to offer it on a case in this condition (its input aside)."""
+        return all(c(case) is None for c in self.conditions)
+
+
+# -- guards and conditions ------------------------------------------------------------------------------
+
+
+def _has_hub(case: Mapping[str, Any], data: Mapping[str, Any]) -> list[FieldProblem]:
+    if data.get("hub") or case.get("hub"):
+        return []
+    return [FieldProblem("hub", "a hub is required to task a case (the rules routed it nowhere)")]
+
+
+def _not_awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
+    since = case.get("awaiting_since")
+    if since is None:
+        return None
+    return FieldProblem("state", f"already awaiting information since {since:%Y-%m-%d %H:%M}")
+
+
+def _awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
+    if case.get("awaiting_since") is not None:
+        return None
+    return FieldProblem("state", "the case is not awaiting information")
+
+
+_ASSESSMENT_FIELDS = frozenset({"assessment", "rationale", "reason"})
+_OWNER = Grant("case_owner", "owner")
+_SUPERVISOR = Grant("supervisor")
+
+# Which roles may fire which triggers. Analysts score; supervisors (hub leads, the tasking chair)
+# prioritise, defer and task; the case's owner reviews, continues, reassesses and closes it, with
+# supervisors able to act for an absent owner; requesters submit and withdraw their own unit's requests,
+# and a supervisor may withdraw one on the unit's behalf. Admins run the system and act on no case.
+SPECS: tuple[TriggerSpec, ...] = (
+    # The first event of every case (workflow.service.submit_case): no source, so not a machine edge.
+    TriggerSpec(
+        name="submit",
+        sources=(),
+        dest=State.SUBMITTED,
+        grants=(Grant("requester", "unit"),),
+        page=Page("Submit a request", confirm="{reference} submitted."),
+        fields=frozenset(),
+        clock=Clock.REPLAN,
+        notify=("requester",),
+        facts={
+            "unit": ("request", "requesting_unit"),
+            "themes": ("request", "themes"),
+            "capabilities": ("request", "capabilities"),
+            **DECIDING_FACTS,
+        },
+        counted=True,
+    ),
+    TriggerSpec(
+        name="assess",
+        sources=(State.SUBMITTED,),
+        dest=State.ASSESSED,
+        grants=(Grant("analyst"),),
+        page=Page("Assess (score with MoRiLE)", form="assessment", confirm="{reference} assessed."),
+        fields=_ASSESSMENT_FIELDS,
+        needs=(Need("assessment", "a complete MoRiLE assessment is required to assess a case"),),
+        effect=effects.score,
+        notify=("requester",),
+        facts=SCORING_FACTS,
+        counted=True,
+    ),
+    TriggerSpec(
+        name="prioritise",
+        sources=(State.ASSESSED,),
+        dest=State.PRIORITISED,
+        grants=(_SUPERVISOR,),
+        page=Page("Prioritise", ("reason",), confirm="{reference} prioritised."),
+        counted=True,
+    ),
+    TriggerSpec(
+        name="task",
+        sources=(State.PRIORITISED,),
+        dest=State.TASKED,
+        grants=(_SUPERVISOR,),
+        page=Page(
+            "Task to a hub and owner", ("hub", "owner", "team", "reason"), confirm="{reference} tasked."
+        ),
+        fields=frozenset({"hub", "team", "owner", "reason"}),
+        needs=(Need("owner", "an owner is required to task a case"),),
+        guards=(_has_hub,),
+        effect=effects.task,
+        clock=Clock.NEW_CYCLE,
+        notify=("owner", "requester"),
+        facts={"hub": ("hub",), "owner": ("owner",)},
+        counted=True,
+    ),
+    TriggerSpec(
+        name="review",
+        sources=(State.TASKED,),
+        dest=State.REVIEWED,
+        grants=(_OWNER, _SUPERVISOR),
+        page=Page(
+            "Record a review", ("strands", "progress", "reason"), confirm="{reference}: review recorded."
+        ),
+        fields=frozenset({"progress", "strands", "reason"}),
+        needs=(Need("progress", "a review records the progress made"),),
+        effect=effects.review,
+        facts={"strands": ("strands",)},
+        counted=True,
+    ),
+    TriggerSpec(
+        name="continue",
+        sources=(State.REVIEWED,),
+        dest=State.TASKED,
+        grants=(_OWNER, _SUPERVISOR),
+        page=Page("Continue (next review cycle)", ("reason",), confirm="{reference} continues."),
+        clock=Clock.NEW_CYCLE,
+    ),
+    TriggerSpec(
+        name="reassess",
+        sources=(State.TASKED, State.REVIEWED),
+        dest=State.ASSESSED,
+        grants=(_OWNER, _SUPERVISOR),
+        page=Page(
+            "Reassess (new intelligence)", ("reason",), confirm="{reference} sent back for assessment."
+        ),
+        fields=_ASSESSMENT_FIELDS,
+        needs=(Need("reason", "say what new intelligence or change calls for reassessment"),),
+        effect=effects.score,
+        clock=Clock.RESTART,
+        facts=SCORING_FACTS,
+    ),
+    TriggerSpec(
+        name="close",
+        sources=(State.REVIEWED,),
+        dest=State.CLOSED,
+        grants=(_OWNER, _SUPERVISOR),
+        page=Page("Close with an outcome", ("outcome", "strands", "reason"), confirm="{reference} closed."),
+        fields=frozenset({"outcome", "strands", "reason"}),
+        needs=(Need("outcome", f"an outcome is required to close a case ({', '.join(OUTCOMES)})"),),
+        effect=effects.close,
+        notify=("requester", "hub_supervisor"),
+        facts={"outcome": ("outcome",), "strands": ("strands",)},
+        counted=True,
+    ),
+    TriggerSpec(
+        name="reject",
+        sources=(State.SUBMITTED, State.ASSESSED),
+        dest=State.REJECTED,
+        grants=(Grant("analyst"), _SUPERVISOR),
+        page=Page("Reject", ("reason",), confirm="{reference} rejected."),
+        needs=(Need("reason", "a reason is required to reject a request"),),
+        notify=("requester",),
+        counted=True,
+    ),
+    TriggerSpec(
+        name="withdraw",
+        sources=(State.SUBMITTED, State.ASSESSED, State.PRIORITISED),
+        dest=State.WITHDRAWN,
+        grants=(Grant("requester", "unit"), _SUPERVISOR),
+        page=Page("Withdraw", ("reason",), confirm="{reference} withdrawn."),
+        needs=(Need("reason", "a reason is required to withdraw a request"),),
+        counted=True,
+    ),
+    TriggerSpec(
+        name="rescore",
+        sources=(State.ASSESSED, State.PRIORITISED, State.TASKED, State.REVIEWED),
+        dest=None,
+        grants=(Grant("analyst"), _OWNER),
+        page=Page("Re-score", form="assessment", confirm="{reference} re-scored."),
+        fields=_ASSESSMENT_FIELDS,
+        needs=(Need("assessment", "a complete MoRiLE assessment is required to re-score a case"),),
+        effect=effects.score,
+        clock=Clock.REPLAN,
+        facts=SCORING_FACTS,
+    ),
+    # Story 6: the centre asks the requesting unit for missing information (pausing the SLA clock) and
+    # the unit, or whoever took the answer by phone, records that it arrived.
+    TriggerSpec(
+        name="await_information",
+        sources=CLOCKED,
+        dest=None,
+        grants=(Grant("analyst"), _OWNER, _SUPERVISOR),
+        page=Page(
+            "Ask the requester for information (pauses the SLA)",
+            ("reason",),
+            confirm="{reference}: the requester has been asked; the SLA clock is paused.",
+            reason_label="What the centre needs from the requester",
+        ),
+        needs=(Need("reason", "say what the centre is waiting for from the requester"),),
+        conditions=(_not_awaiting,),
+        effect=effects.await_information,
+        clock=Clock.REPLAN,
+        notify=("requester",),
+    ),
+    # Story 4: the tasking meeting puts a case off, saying why; it stays on the tasking list, ranked as
+    # before (a deferred P1 must not sink), and its SLA clock keeps running.
+    TriggerSpec(
+        name="defer",
+        sources=(State.ASSESSED, State.PRIORITISED),
+        dest=None,
+        grants=(_SUPERVISOR,),
+        page=Page(
+            "Defer (stays on the tasking list)",
+            ("reason",),
+            confirm="{reference} deferred; the requester is told why.",
+            reason_label="Why the meeting deferred it",
+        ),
+        needs=(Need("reason", "say why the meeting deferred it (the requester is told)"),),
+        effect=effects.defer,
+        notify=("requester",),
+        counted=True,
+    ),
+    TriggerSpec(
+        name="information_received",
+        sources=CLOCKED,
+        dest=None,
+        grants=(Grant("requester", "unit"), Grant("analyst"), _OWNER, _SUPERVISOR),
+        page=Page(
+            "Information received (resumes the SLA)",
+            ("reason",),
+            confirm="{reference}: information received; the SLA clock runs again.",
+            reason_label="What the requester sent",
+        ),
+        conditions=(_awaiting,),
+        effect=effects.information_received,
+        clock=Clock.REPLAN,
+    ),
+)
+
+REGISTRY: dict[str, TriggerSpec] = {s.name: s for s in SPECS}
+
+# Bumped whenever REGISTRY changes, so views derived from it (workflow.lifecycle.derived) rebuild.
+_generation = [0]
+
+
+def generation() -> int:
+    return _generation[0]
+
+
+def spec(name: str) -> TriggerSpec | None:
+    return REGISTRY.get(name)
+
+
+def fireable() -> list[TriggerSpec]:
+    """Triggers a person fires on an existing case (everything but the submission), in lifecycle order."""
+    return [s for s in REGISTRY.values() if s.sources]
+
+
+@contextmanager
+def registered(extra: TriggerSpec) -> Iterator[TriggerSpec]:
+    """Add a trigger for the length of a block (tests: a test-only trigger must appear everywhere)."""
+    if extra.name in REGISTRY:
+        raise ValueError(f"trigger {extra.name!r} is already defined")
+    REGISTRY[extra.name] = extra
+    _generation[0] += 1
+    try:
+        yield extra
+    finally:
+        del REGISTRY[extra.name]
+        _generation[0] += 1
