@@ -38,15 +38,17 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
+from workflow import triggers
 from workflow.clocks import SLA_STAGES
-from workflow.lifecycle import ROUTABLE, TERMINAL, State
+from workflow.lifecycle import ROUTABLE, TERMINAL, LiveTuple, State
 from workflow.tables import EVENT
 
 BATCH = 20000  # rows a fetch: fewer round trips to a PostgreSQL server-side cursor
 UNSCORED = "unscored"
 STAGES = tuple(s.value for s in State if s not in TERMINAL)
 _SUBMITTED = State.SUBMITTED.value
-THROUGHPUT = ("submit", "assess", "defer", "prioritise", "task", "review", "close", "reject", "withdraw")
+# Triggers counted per week in the flow table: those whose definition says `counted`.
+THROUGHPUT: Sequence[str] = LiveTuple(lambda: tuple(s.name for s in triggers.REGISTRY.values() if s.counted))
 HARM_BINS = ((0, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 61))
 LIKELIHOOD_TOTALS = (1, 2, 3, 4, 5, 6)
 _ROUTABLE = frozenset(s.value for s in ROUTABLE)

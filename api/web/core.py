@@ -229,6 +229,7 @@ def errors_by_field(
 
 # -- the route class -----------------------------------------------------------------------------------
 
+
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
     return render(request, "error.html", {"title": title, "detail": detail, "status": status}, status=status)
 

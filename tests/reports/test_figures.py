@@ -28,7 +28,7 @@ def _fire(session: Session, case_id: int, trigger: str, when: datetime, **data: 
         session,
         case_id=case_id,
         trigger=trigger,
-        by=unchecked("owner.east") if trigger in ("review", "continue", "close") else "analyst1",
+        by=unchecked("owner.east" if trigger in ("review", "continue", "close") else "analyst1"),
         data=data or DEFAULT_DATA[trigger],
         now=when,
     )

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tests.factories import add_people, case_in, request_data
+from tests.factories import case_in, request_data
 
 SCTAC = str(Path(sys.executable).parent / "sctac")
 
@@ -94,11 +94,10 @@ def test_audit_names_a_forged_state_change(engine: Engine, session: Session) -> 
     assert f"{victim.reference} event 2: case says closed but its events end in assessed" in bad.stderr
 
 
-def test_cli_submit_fire_show_history(engine: Engine, session: Session, tmp_path: Path) -> None:
-    # --as acts as an account, checked like a signed-in person: the accounts must exist.
-    add_people(session, [("ds.ne", ["requester"], "NE", None), ("analyst1", ["analyst"], None, None)])
+def test_cli_submit_fire_show_history(engine: Engine, tmp_path: Path) -> None:
     request = tmp_path / "request.json"
-    request.write_text(json.dumps(request_data()))
+    # --as acts as that account, checked like a signed-in person: ds.ne is cleared for OFFICIAL only.
+    request.write_text(json.dumps(request_data(protective_marking="OFFICIAL")))
     sub = run(engine, "case", "submit", "--file", str(request), "--as", "ds.ne")
     assert sub.returncode == 0, sub.stderr
     reference = sub.stdout.split()[0]

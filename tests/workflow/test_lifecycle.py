@@ -6,14 +6,68 @@ import pytest
 from sqlmodel import Session
 
 from tests.factories import DEFAULT_DATA, PREPARE, case_in, submit, unchecked
-from workflow import queries, service
+from workflow import queries, service, triggers
 from workflow.errors import GuardFailed, IllegalTransition, InvalidInput, NotFound, StaleVersion
-from workflow.lifecycle import TRANSITIONS, TRIGGERS, State, legal_triggers, mermaid
+from workflow.lifecycle import TRANSITIONS, TRIGGERS, State, legal_triggers, mermaid, next_state
 
+# The lifecycle as the centre runs it (DESIGN §2, README), written out here rather than read from the
+# definitions under test: (state, trigger, where it leads). Internal transitions lead where they start.
 LEGAL = [
-    (src.value, trigger, (dest or src).value) for trigger, sources, dest in TRANSITIONS for src in sources
+    ("submitted", "assess", "assessed"),
+    ("submitted", "reject", "rejected"),
+    ("submitted", "withdraw", "withdrawn"),
+    ("submitted", "await_information", "submitted"),
+    ("submitted", "information_received", "submitted"),
+    ("assessed", "prioritise", "prioritised"),
+    ("assessed", "reject", "rejected"),
+    ("assessed", "withdraw", "withdrawn"),
+    ("assessed", "rescore", "assessed"),
+    ("assessed", "await_information", "assessed"),
+    ("assessed", "defer", "assessed"),
+    ("assessed", "information_received", "assessed"),
+    ("prioritised", "task", "tasked"),
+    ("prioritised", "withdraw", "withdrawn"),
+    ("prioritised", "rescore", "prioritised"),
+    ("prioritised", "await_information", "prioritised"),
+    ("prioritised", "defer", "prioritised"),
+    ("prioritised", "information_received", "prioritised"),
+    ("tasked", "review", "reviewed"),
+    ("tasked", "reassess", "assessed"),
+    ("tasked", "rescore", "tasked"),
+    ("reviewed", "continue", "tasked"),
+    ("reviewed", "reassess", "assessed"),
+    ("reviewed", "close", "closed"),
+    ("reviewed", "rescore", "reviewed"),
 ]
-ILLEGAL = [(s.value, t) for s in State for t in TRIGGERS if t not in legal_triggers(s.value)]
+STATES = ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed", "rejected", "withdrawn")
+PEOPLES_TRIGGERS = (
+    "assess",
+    "prioritise",
+    "task",
+    "review",
+    "continue",
+    "reassess",
+    "close",
+    "reject",
+    "withdraw",
+    "rescore",
+    "await_information",
+    "defer",
+    "information_received",
+)
+ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in LEGAL}]
+
+
+def test_the_definitions_hold_exactly_the_expected_lifecycle() -> None:
+    defined = {(src.value, t, (dest or src).value) for t, sources, dest in TRANSITIONS for src in sources}
+    assert defined == set(LEGAL)
+    assert set(TRIGGERS) == set(PEOPLES_TRIGGERS)
+    assert {s.value for s in State} == set(STATES)
+    for state in STATES:
+        assert set(legal_triggers(state)) == {t for s, t, _ in LEGAL if s == state}
+        for trigger in PEOPLES_TRIGGERS:
+            expected = next((d for s, t, d in LEGAL if (s, t) == (state, trigger)), None)
+            assert next_state(state, trigger) == expected
 
 
 def test_submit_gives_reference_route_and_first_event(session: Session) -> None:
@@ -88,6 +142,9 @@ def test_unknown_trigger_is_illegal(session: Session) -> None:
         ("assessed", "withdraw", "reason", "a reason is required to withdraw a request"),
         ("tasked", "reassess", "reason", "say what new intelligence or change calls for reassessment"),
         ("assessed", "defer", "reason", "say why the meeting deferred it"),
+        ("assessed", "rescore", "assessment", "a complete MoRiLE assessment is required to re-score a case"),
+        ("submitted", "await_information", "reason", "say what the centre is waiting for from the requester"),
+        ("assessed", "information_received", "state", "the case is not awaiting information"),
     ],
 )
 def test_guards_say_what_is_missing(
@@ -99,6 +156,52 @@ def test_guards_say_what_is_missing(
     assert [p.field for p in err.value.problems] == [field]
     assert err.value.problems[0].message.startswith(message)
     assert queries.get_case(session, case_id=before.case_id).version == before.version
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t "])
+def test_a_blank_reason_is_no_reason(session: Session, blank: str) -> None:
+    before = case_in(session, "submitted")
+    with pytest.raises(GuardFailed) as err:
+        service.fire(
+            session,
+            case_id=before.case_id,
+            trigger="reject",
+            by=unchecked("analyst1"),
+            data={"reason": blank},
+        )
+    assert [p.field for p in err.value.problems] == ["reason"]
+
+
+def test_asking_twice_for_information_is_refused_until_it_arrives(session: Session) -> None:
+    before = case_in(session, "submitted")
+    asked = service.fire(
+        session,
+        case_id=before.case_id,
+        trigger="await_information",
+        by=unchecked("analyst1"),
+        data={"reason": "source grading"},
+    )
+    with pytest.raises(GuardFailed) as err:
+        service.fire(
+            session,
+            case_id=before.case_id,
+            trigger="await_information",
+            by=unchecked("analyst1"),
+            data={"reason": "again"},
+        )
+    assert [p.field for p in err.value.problems] == ["state"]
+    assert err.value.problems[0].message.startswith("already awaiting information since ")
+    assert asked.case.awaiting_reason == "source grading"
+
+
+def test_task_needs_a_hub_from_the_rules_or_the_tasking_decision() -> None:
+    task = triggers.spec("task")
+    assert task is not None
+    assert [str(p) for p in task.problems({"hub": None}, {"owner": "owner.east"})] == [
+        "hub: a hub is required to task a case (the rules routed it nowhere)"
+    ]
+    assert task.problems({"hub": None}, {"owner": "owner.east", "hub": "EAST"}) == []
+    assert task.problems({"hub": "EAST"}, {"owner": "owner.east"}) == []
 
 
 def test_task_needs_a_real_active_owner_and_hub(session: Session) -> None:
