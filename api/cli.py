@@ -13,7 +13,8 @@ from sqlmodel import Session
 from api import cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
-from workflow import audit, lifecycle, queries, service
+from workflow import audit, lifecycle, queries, refusals, service
+from workflow.principals import OPERATOR
 from workflow.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -175,6 +176,20 @@ def case_history(key: Annotated[str, typer.Argument(help="reference or id")]) ->
             why = f"  ({ev.reason})" if ev.reason else ""
             when = f"{ev.created_at:%Y-%m-%d %H:%M:%S}Z"
             typer.echo(f"{ev.seq:>3}  {when}  {ev.actor:<16} {ev.trigger:<10} {moved}{why}")
+
+
+@audit_app.command("refusals")
+@guarded
+def audit_refusals(
+    user: Annotated[str | None, typer.Option(help="only this account's")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """Who was refused what and why (a case they may not see, a role or clearance they lack), newest first."""
+    with cli_session() as session:
+        rows = refusals.list_refusals(session, who=OPERATOR, username=user, limit=limit)
+        for r in rows:
+            on = f" case {r.case_id}" if r.case_id is not None else ""
+            typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}  {r.username:<16} {r.action}{on}  {r.kind}: {r.detail}")
 
 
 @audit_app.command("verify")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from workflow import access
 from workflow.access import Principal
 from workflow.change import CaseRecord
-from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Hub, Unit, User
+from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Hub, Refusal, Unit, User
 
 CASES = "/api/v1/cases"
 
@@ -197,6 +197,18 @@ def read_view(r: CaseRead) -> dict[str, Any]:
     return {"id": r.id, "case_id": r.case_id, "username": r.username, "what": r.what, "read_at": r.read_at}
 
 
+def refusal_view(r: Refusal) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "at": r.at,
+        "username": r.username,
+        "action": r.action,
+        "case_id": r.case_id,
+        "kind": r.kind,
+        "detail": r.detail,
+    }
+
+
 # -- documentation-only shapes --------------------------------------------------------------------------
 
 
@@ -345,6 +357,23 @@ class ReadOut(BaseModel):
 
 class ReadPage(BaseModel):
     items: list[ReadOut]
+    next_cursor: int | None
+
+
+class RefusalOut(BaseModel):
+    id: int
+    at: datetime
+    username: str
+    action: str = Field(
+        description="fire:<trigger>, submit, score:<trigger>, read:<part>, or an escalation action"
+    )
+    case_id: int | None
+    kind: str = Field(description="not-visible (answered as not found) | forbidden")
+    detail: str
+
+
+class RefusalPage(BaseModel):
+    items: list[RefusalOut]
     next_cursor: int | None
 
 

@@ -48,9 +48,24 @@ def record(
     session.commit()
 
 
-def list_refusals(session: Session, *, who: Principal, limit: int = 100) -> Sequence[Refusal]:
-    """The latest refusals, newest first: for admins only."""
+def list_refusals(
+    session: Session,
+    *,
+    who: Principal,
+    username: str | None = None,
+    case_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[Refusal]:
+    """Refusals, newest first: for admins (and the operator) only."""
     if not who.is_admin and not who.is_system:
         raise Forbidden("the refusal log is for admins", needed=["admin"])
-    query = select(Refusal).order_by(col(Refusal.id).desc()).limit(max(1, min(limit, 1000)))
+    query = select(Refusal)
+    if username is not None:
+        query = query.where(col(Refusal.username) == username)
+    if case_id is not None:
+        query = query.where(col(Refusal.case_id) == case_id)
+    if before_id is not None:
+        query = query.where(col(Refusal.id) < before_id)
+    query = query.order_by(col(Refusal.id).desc()).limit(max(1, min(limit, 1000)))
     return session.execute(query).scalars().all()

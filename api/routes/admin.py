@@ -9,8 +9,20 @@ from pydantic import BaseModel, ConfigDict
 
 from api.deps import Admin, SessionDep
 from api.problems import problem_responses
-from api.views import HubOut, Json, ReadPage, UnitOut, UserOut, hub_view, read_view, unit_view, user_view
-from workflow import accounts, reads
+from api.views import (
+    HubOut,
+    Json,
+    ReadPage,
+    RefusalPage,
+    UnitOut,
+    UserOut,
+    hub_view,
+    read_view,
+    refusal_view,
+    unit_view,
+    user_view,
+)
+from workflow import accounts, reads, refusals
 from workflow.accounts import HubInput, UnitInput, UserChanges, UserInput
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 422))
@@ -145,3 +157,21 @@ def read_log(
     rows = reads.read_log(session, case_id=case_id, username=username, before_id=cursor, limit=limit)
     next_cursor = rows[-1].id if len(rows) == limit else None
     return Json({"items": [read_view(r) for r in rows], "next_cursor": next_cursor})
+
+
+@router.get("/refusals", response_model=RefusalPage, summary="Who was refused what and why, newest first")
+def refusal_log(
+    session: SessionDep,
+    who: Admin,
+    case_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    username: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="next_cursor of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Json:
+    rows = refusals.list_refusals(
+        session, who=who, username=username, case_id=case_id, before_id=cursor, limit=limit
+    )
+    next_cursor = rows[-1].id if len(rows) == limit else None
+    return Json({"items": [refusal_view(r) for r in rows], "next_cursor": next_cursor})

@@ -34,10 +34,15 @@ class CaseView:
     decisions: Sequence[Decision]
 
 
-def _find(session: Session, who: Principal, case_id: int) -> Case:
+def _find(session: Session, who: Principal, case_id: int, what: str = "case") -> Case:
     case = session.execute(select(Case).where(CASE.c.id == case_id, access.visible(who))).scalars().first()
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        refused = NotFound(f"no case {case_id}")
+        # A case that exists but is not theirs to see is a refused read, logged; the answer is the same.
+        if session.execute(select(CASE.c.id).where(CASE.c.id == case_id)).first() is not None:
+            session.rollback()
+            refusals.record(session, who=who, action=f"read:{what}", case_id=case_id, exc=refused)
+        raise refused
     return case
 
 
@@ -54,7 +59,7 @@ def visible_case(session: Session, *, who: Principal, case_id: int) -> Case:
 
 
 def read_case(session: Session, *, who: Principal, case_id: int, now: datetime | None = None) -> CaseView:
-    case = _find(session, who, case_id)
+    case = _find(session, who, case_id, "detail")
     view = CaseView(
         case=case,
         assessments=session.execute(
@@ -75,7 +80,7 @@ def read_case(session: Session, *, who: Principal, case_id: int, now: datetime |
 def read_events(
     session: Session, *, who: Principal, case_id: int, now: datetime | None = None
 ) -> Sequence[CaseEvent]:
-    _find(session, who, case_id)
+    _find(session, who, case_id, "events")
     events = (
         session.execute(
             select(CaseEvent).where(col(CaseEvent.case_id) == case_id).order_by(col(CaseEvent.seq))
@@ -90,7 +95,7 @@ def read_events(
 def read_assessments(
     session: Session, *, who: Principal, case_id: int, seq: int | None = None, now: datetime | None = None
 ) -> Sequence[Assessment]:
-    _find(session, who, case_id)
+    _find(session, who, case_id, "assessments")
     query = select(Assessment).where(col(Assessment.case_id) == case_id)
     if seq is not None:
         query = query.where(col(Assessment.seq) == seq)
