@@ -29,6 +29,17 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def write_session(request: Request) -> Iterator[Session]:
+    """A session for a request that writes: on SQLite it holds this process's writer lock for the
+    request (see create_app), so no route repeats `with lock:` around its service call."""
+    with request.app.state.write_lock, Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+# For routes that change something: the service call inside commits; the lock is released afterwards.
+WriteSession = Annotated[Session, Depends(write_session)]
+
+
 def writer(request: Request) -> AbstractContextManager[Any]:
     """Hold while a service function writes (see create_app: serialises SQLite writers in-process)."""
     lock: AbstractContextManager[Any] = request.app.state.write_lock

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field
 
-from api.deps import IfMatch, SessionDep, Who, Writer, parse_if_match
+from api.deps import IfMatch, SessionDep, Who, WriteSession, parse_if_match
 from api.problems import problem_responses
 from api.views import (
     CASES,
@@ -82,9 +82,8 @@ def _fields(model: Any) -> dict[str, Any]:
     responses=problem_responses(401, 403, 409, 422),
     summary="Submit a request for specialist assets",
 )
-def submit(session: SessionDep, who: Who, lock: Writer, body: CaseSubmission) -> Json:
-    with lock:
-        done = service.submit_case(session, request=_fields(body), by=who)
+def submit(session: WriteSession, who: Who, body: CaseSubmission) -> Json:
+    done = service.submit_case(session, request=_fields(body), by=who)
     return Json(
         case_detail(done.case, who, (), queries.decisions(session, case_id=done.case_id)),
         status_code=201,
@@ -178,16 +177,14 @@ def assessment(
     summary="Score the case with MoRiLE (assesses a submitted case, re-scores one already assessed)",
 )
 def assess(
-    session: SessionDep,
+    session: WriteSession,
     who: Who,
-    lock: Writer,
     case_id: CaseId,
     body: AssessmentInput,
     if_match: IfMatch = None,
 ) -> Json:
     expected = parse_if_match(if_match, required=False)
-    with lock:
-        done = service.score(session, case_id=case_id, by=who, expected_version=expected, data=_fields(body))
+    done = service.score(session, case_id=case_id, by=who, expected_version=expected, data=_fields(body))
     out = assessment_view(reads.assessment_of_event(session, case_id=case_id, event_seq=done.event_seq))
     out["case"] = case_summary(done.case)
     return Json(
@@ -204,25 +201,23 @@ def assess(
     summary="Fire a lifecycle trigger; send If-Match with the version you acted on",
 )
 def transition(
-    session: SessionDep,
+    session: WriteSession,
     who: Who,
-    lock: Writer,
     case_id: CaseId,
     trigger: Annotated[str, Path(max_length=32, description=f"one of: {', '.join(TRIGGERS)}")],
     if_match: IfMatch = None,
     body: TransitionInput | None = None,
 ) -> Json:
     expected = parse_if_match(if_match, required=False)
-    with lock:
-        done = service.fire(
-            session,
-            case_id=case_id,
-            trigger=trigger,
-            by=who,
-            expected_version=expected,
-            require_version=True,
-            data=_fields(body),
-        )
+    done = service.fire(
+        session,
+        case_id=case_id,
+        trigger=trigger,
+        by=who,
+        expected_version=expected,
+        require_version=True,
+        data=_fields(body),
+    )
     # Answer with the case as written, even if this move took it out of the caller's sight (tasked to
     # another hub): they made the change and saw the case a moment ago.
     out = case_detail(

@@ -10,21 +10,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from api.views import decision_view
 from api.web.core import text, texts
 from api.web.rows import row
-from notifications.models import Delivery
+from notifications.case_deliveries import deliveries_of
 from rules import Matrix
 from workflow import access, accounts, queries, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
-from workflow.models import Case, CaseEvent, Escalation, Timer
+from workflow.models import Case, CaseEvent
 from workflow.reads import CaseView
+from workflow.reads import case as case_reads
 from workflow.rulebook import active_rulebook
 
 
@@ -234,34 +234,9 @@ def case_context(
         if u.active and ("case_owner" in u.roles or "supervisor" in u.roles)
     ]
     hubs = [h for h in accounts.list_hubs(session) if h.active]
-    timers = (
-        session.execute(
-            select(Timer)
-            .where(col(Timer.case_id) == case.id, col(Timer.status) == "pending")
-            .order_by(col(Timer.due_at))
-        )
-        .scalars()
-        .all()
-    )
-    escalations = (
-        session.execute(
-            select(Escalation)
-            .where(col(Escalation.case_id) == case.id)
-            .order_by(col(Escalation.raised_at).desc())
-        )
-        .scalars()
-        .all()
-    )
-    deliveries = (
-        session.execute(
-            select(Delivery)
-            .where(col(Delivery.case_id) == case.id)
-            .order_by(col(Delivery.id).desc())
-            .limit(100)
-        )
-        .scalars()
-        .all()
-    )
+    timers = case_reads.pending_timers(session, case_id=case.id)
+    escalations = case_reads.escalations_of(session, case_id=case.id)
+    deliveries = deliveries_of(session, case_id=case.id)
     events: Sequence[CaseEvent] = queries.history(session, case_id=case.id)
     return {
         "title": f"{case.reference} {case.title}",

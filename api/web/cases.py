@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.deps import SessionDep, Writer
+from api.deps import SessionDep, WriteSession
 from api.web.casepage import (
     ACTION_FIELDS,
     ASSESSING,
@@ -165,9 +165,8 @@ def _after_change(session: SessionDep, who: Principal, case_id: int, trigger: st
 @router.post("/cases/{case_id}/actions/{trigger}")
 def fire(
     request: Request,
-    session: SessionDep,
+    session: WriteSession,
     who: WebUser,
-    lock: Writer,
     form: PostedForm,
     case_id: CaseId,
     trigger: Annotated[str, Path(max_length=32)],
@@ -180,15 +179,14 @@ def fire(
     )
     kept.open = True
     try:
-        with lock:
-            service.fire(
-                session,
-                case_id=case_id,
-                trigger=trigger,
-                by=who,
-                expected_version=_version(form),
-                data=data,
-            )
+        service.fire(
+            session,
+            case_id=case_id,
+            trigger=trigger,
+            by=who,
+            expected_version=_version(form),
+            data=data,
+        )
     except (InvalidInput, GuardFailed) as exc:
         kept.errors = errors_by_field(problems_of(exc))
         banner: dict[str, Any] = {"kind": "error", "detail": f"{LABELS.get(trigger, trigger)}: {exc.detail}"}
@@ -216,7 +214,7 @@ def _still_allowed(session: SessionDep, who: Principal, case_id: int, trigger: s
 
 @router.post("/cases/{case_id}/assess")
 def assess(
-    request: Request, session: SessionDep, who: WebUser, lock: Writer, form: PostedForm, case_id: CaseId
+    request: Request, session: WriteSession, who: WebUser, form: PostedForm, case_id: CaseId
 ) -> Response:
     trigger = reads.scoring_trigger_for(session, who=who, case_id=case_id)
     values = assessment_form_values(form)
@@ -230,8 +228,7 @@ def assess(
         if values.get(name):
             data[name] = values[name]
     try:
-        with lock:
-            service.score(session, case_id=case_id, by=who, expected_version=_version(form), data=data)
+        service.score(session, case_id=case_id, by=who, expected_version=_version(form), data=data)
     except (InvalidInput, GuardFailed) as exc:
         kept.errors = errors_by_field(problems_of(exc))
         kept.preview, _ = score_preview(session, values)
