@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -63,10 +61,3 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here, never psycopg2
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session for one unit of work; service functions inside own the commit."""
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
