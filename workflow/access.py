@@ -15,11 +15,13 @@ who                                          sees
 admin                                        every case
 centre staff: analyst, case_owner or         every case
 supervisor with no hub
-hub staff: analyst, case_owner or            their hub's cases, the centre queue (hub ``CENTRE``
-supervisor with a hub                        or not yet routed) and any case they own
+hub staff: analyst, case_owner or            their hub's cases, cases not yet routed to any hub, and
+supervisor with a hub                        any case they own
 requester                                    their own unit's requests
 ===========================================  =====================================================
 
+The centre's own queue (hub ``CENTRE``: unrouted, central and specialist requests) is the centre's work:
+its staff (no hub, or hub ``CENTRE``) see it; another hub's staff do not (it is not their need to know).
 A person holding several roles sees the union. On top of that, their clearance must cover the case's
 marking (``OFFICIAL-SENSITIVE`` clearance covers both markings).
 """
@@ -40,9 +42,6 @@ from workflow.principals import STAFF_ROLES as STAFF_ROLES
 from workflow.principals import Grant as Grant
 from workflow.principals import Principal as Principal
 from workflow.tables import CASE
-
-CENTRE_QUEUE = "CENTRE"
-
 
 # Actions on a case that are not lifecycle triggers, and who may take them.
 ACTIONS: dict[str, tuple[Grant, ...]] = {
@@ -110,7 +109,7 @@ def can_see(who: Principal, case: Mapping[str, Any]) -> bool:
         return True
     if who.roles & STAFF_ROLES and who.hub_code is not None:
         hub = case.get("hub")
-        if hub in (who.hub_code, CENTRE_QUEUE, None) or case.get("owner") == who.username:
+        if hub in (who.hub_code, None) or case.get("owner") == who.username:
             return True
     return who.has("requester") and who.unit_code is not None and case.get("requesting_unit") == who.unit_code
 
@@ -127,7 +126,7 @@ def visible(who: Principal) -> ColumnElement[bool]:
     if who.roles & STAFF_ROLES and who.hub_code is not None:
         reach.append(
             or_(
-                CASE.c.hub.in_((who.hub_code, CENTRE_QUEUE)),
+                CASE.c.hub == who.hub_code,
                 CASE.c.hub.is_(None),
                 CASE.c.owner == who.username,
             )

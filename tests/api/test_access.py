@@ -27,6 +27,7 @@ PLACES = {
 MARKINGS = ("OFFICIAL", SENSITIVE)
 
 # Who may see which placement, written out by hand from DESIGN §7 (the oracle, independent of the code).
+# The centre queue (CENTRE) is the centre's work: hub staff elsewhere do not see it (issue 12, item 11).
 SEES = {
     "req.ne": {"ne_east", "ne_centre"},
     "req.ne.official": {"ne_east", "ne_centre"},
@@ -34,11 +35,11 @@ SEES = {
     "analyst.centre": set(PLACES),
     "owner.centre": set(PLACES),
     "sup.centre": set(PLACES),
-    "analyst.east": {"ne_east", "ne_centre"},
-    "owner.east2": {"ne_east", "ne_centre", "as_north_owned"},
-    "sup.east2": {"ne_east", "ne_centre"},
-    "sup.north": {"ne_centre", "as_north_owned"},
-    "owner.north": {"ne_centre", "as_north_owned"},
+    "analyst.east": {"ne_east"},
+    "owner.east2": {"ne_east", "as_north_owned"},
+    "sup.east2": {"ne_east"},
+    "sup.north": {"as_north_owned"},
+    "owner.north": {"as_north_owned"},
     "admin": set(PLACES),
     "admin.official": set(PLACES),
     "ds.ne": {"ne_east", "ne_centre"},  # from the conftest, OFFICIAL clearance
@@ -51,12 +52,12 @@ WITHDRAWS = {
     "req.ne.official": {"ne_east", "ne_centre"},
     "req.cs": {"as_south", "as_north_owned"},
     "sup.centre": set(PLACES),
-    "sup.east2": {"ne_east", "ne_centre"},
-    "sup.north": {"ne_centre", "as_north_owned"},
+    "sup.east2": {"ne_east"},
+    "sup.north": {"as_north_owned"},
     "ds.ne": {"ne_east", "ne_centre"},
 }
 # Who may assess: analysts only.
-ASSESSES = {"analyst.centre": set(PLACES), "analyst.east": {"ne_east", "ne_centre"}}
+ASSESSES = {"analyst.centre": set(PLACES), "analyst.east": {"ne_east"}}
 
 
 @pytest.fixture
