@@ -26,11 +26,24 @@ from workflow.states import ROUTABLE
 from workflow.tables import ASSESSMENT, DECISION, HUB, UNIT, USER
 
 _INSERT_DECISION = insert(DECISION)
-_INSERT_ASSESSMENT = insert(ASSESSMENT)
-_LAST_ASSESSMENT_SEQ = select(func.max(ASSESSMENT.c.seq)).where(ASSESSMENT.c.case_id == bindparam("p_case"))
+# The assessment's number is the case's next, counted in the same statement that appends it.
+_INSERT_ASSESSMENT = insert(ASSESSMENT).values(
+    seq=select(func.coalesce(func.max(ASSESSMENT.c.seq), 0) + 1)
+    .where(ASSESSMENT.c.case_id == bindparam("p_case"))
+    .scalar_subquery()
+)
 _UNIT_KIND = select(UNIT.c.kind).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True))
-_ACTIVE_HUB = select(HUB.c.code).where(HUB.c.code == bindparam("p_code"), HUB.c.active.is_(True))
-_ACTIVE_USER = select(USER.c.username).where(USER.c.username == bindparam("p_name"), USER.c.active.is_(True))
+# Whether the tasking decision's hub and owner exist and are active, in one statement.
+_ACTIVE_HUB_AND_USER = select(
+    select(HUB.c.code)
+    .where(HUB.c.code == bindparam("p_code"), HUB.c.active.is_(True))
+    .scalar_subquery()
+    .label("hub"),
+    select(USER.c.username)
+    .where(USER.c.username == bindparam("p_name"), USER.c.active.is_(True))
+    .scalar_subquery()
+    .label("owner"),
+)
 
 
 @dataclass
@@ -44,6 +57,7 @@ class Acting:
     by: Principal
     at: datetime
     rules: rb.Rulebook | None
+    unit_kind: str | None = None  # of the requesting unit (read with the case)
 
 
 Effect = Callable[[Acting], None]
@@ -111,10 +125,8 @@ def score(a: Acting) -> None:
         raise InvalidInput(
             [FieldProblem("rationale", f"the band falls from {previous} to {scored.band}: record why")]
         )
-    kind = unit_kind(session, row.requesting_unit)
-    last_seq = session.connection().execute(_LAST_ASSESSMENT_SEQ, {"p_case": row.id}).scalar_one_or_none()
     values = row.as_dict()
-    decided = rules.decide({**case_facts(values, kind or "bcu"), **scored.facts})
+    decided = rules.decide({**case_facts(values, a.unit_kind or "bcu"), **scored.facts})
     change.changes.update(
         band=scored.band,
         risk=scored.risk,
@@ -135,7 +147,7 @@ def score(a: Acting) -> None:
             _INSERT_ASSESSMENT,
             {
                 "case_id": row.id,
-                "seq": (last_seq or 0) + 1,
+                "p_case": row.id,
                 "event_seq": event_seq,
                 "matrix_id": scored.matrix_id,
                 "matrix_version": scored.matrix_version,
@@ -171,10 +183,11 @@ def task(a: Acting) -> None:
     """The tasking decision: hub (the routed one unless chosen), owner and team."""
     problems: list[FieldProblem] = []
     hub_code = a.inp.hub or a.row.hub
-    conn = a.session.connection()
-    if conn.execute(_ACTIVE_HUB, {"p_code": hub_code}).first() is None:
+    found = a.session.connection().execute(_ACTIVE_HUB_AND_USER, {"p_code": hub_code, "p_name": a.inp.owner})
+    hub, owner = found.one()
+    if hub is None:
         problems.append(FieldProblem("hub", f"unknown or inactive hub {hub_code!r}"))
-    if conn.execute(_ACTIVE_USER, {"p_name": a.inp.owner}).first() is None:
+    if owner is None:
         problems.append(FieldProblem("owner", f"unknown or inactive user {a.inp.owner!r}"))
     if problems:
         raise InvalidInput(problems)

@@ -56,7 +56,7 @@ from workflow.lifecycle import (
 from workflow.principals import Principal
 from workflow.schemas import CaseRequest, TransitionInput, parse
 from workflow.statuses import EscalationStatus, TimerStatus
-from workflow.tables import CASE, ESCALATION, EVENT, OUTBOX, TIMER
+from workflow.tables import CASE, ESCALATION, EVENT, OUTBOX, TIMER, UNIT
 from workflow.timer_rows import add_timers
 
 # What callers called the result before it carried the whole case.
@@ -65,7 +65,15 @@ Fired = Written
 # Hot-path statements, built once: building a statement costs more than SQLite takes to run it, and a
 # fixed statement hits SQLAlchemy's compiled cache every time (see bench/lifecycle.py).
 _SELECT_CASE = select(CASE).where(CASE.c.id == bindparam("p_id"))
-_KEPT = ("id", "reference", "created_by", "created_at")  # never change after submission
+# A firing reads the case and the kind of its unit (the rules' facts need it) in one statement.
+_SELECT_CASE_AND_UNIT = (
+    select(CASE, UNIT.c.kind.label("unit_kind"))
+    .join(UNIT, UNIT.c.code == CASE.c.requesting_unit)
+    .where(CASE.c.id == bindparam("p_id"))
+)
+# Never change after submission. (The reference is written by the submission's own compare-and-set, so it
+# is among the columns the CAS writes: one statement fewer than setting it apart.)
+_KEPT = ("id", "created_by", "created_at")
 _CAS_COLUMNS = [c.name for c in CASE.columns if c.name not in _KEPT]
 # The compare-and-set writes every mutable column from the row it read: the version check makes that
 # safe (nothing else can have changed), and one fixed statement beats one shaped per change.
@@ -76,7 +84,6 @@ _CAS = (
 )
 _INSERT_EVENT = insert(EVENT).returning(EVENT.c.id)
 _INSERT_CASE = insert(CASE).returning(CASE.c.id)
-_SET_REFERENCE = update(CASE).where(CASE.c.id == bindparam("p_id")).values(reference=bindparam("p_ref"))
 _INSERT_OUTBOX = insert(OUTBOX)
 _CANCEL_CLOCK_TIMERS = (
     update(TIMER)
@@ -331,7 +338,6 @@ def submit_case(
         }
         case_id = conn.execute(_INSERT_CASE, inserted).scalar_one()
         reference = reference_for(case_id, at)
-        conn.execute(_SET_REFERENCE, {"p_id": case_id, "p_ref": reference})
         # The submission is the case's first event, written like every other change (version 0 -> 1),
         # from the row as inserted: the clock planner sees a case with no stage yet.
         row = {**_NEW_CASE_DEFAULTS, **inserted, "id": case_id, "reference": reference, "state": None}
@@ -466,7 +472,10 @@ def _fire(
     try:
         # On SQLite this read takes no lock (pysqlite begins at the first write); on PostgreSQL it runs
         # at READ COMMITTED: either way a racer is caught by the compare-and-set, not by this read.
-        row = load_case(session, case_id)
+        found = session.connection().execute(_SELECT_CASE_AND_UNIT, {"p_id": case_id}).mappings().first()
+        if found is None:
+            raise NotFound(f"no case {case_id}")
+        row = CaseRecord.of(found)
         trigger = pick(row.state)
         try:
             _standing(by, trigger, row)
@@ -500,7 +509,16 @@ def _fire(
             clock=spec.clock,
             notify=spec.notify,
         )
-        acting = effects.Acting(session=session, row=row, inp=inp, change=change, by=by, at=at, rules=rules)
+        acting = effects.Acting(
+            session=session,
+            row=row,
+            inp=inp,
+            change=change,
+            by=by,
+            at=at,
+            rules=rules,
+            unit_kind=found["unit_kind"],
+        )
         if spec.effect is not None:
             spec.effect(acting)
         if change.to_state != state:
