@@ -64,7 +64,7 @@ GOAL_P99_MS = 50.0
 def seed(engine: Engine, count: int) -> None:
     """`count` submitted cases, each with its submit event, in batches of plain multi-row INSERTs."""
     at = utcnow()
-    request = {
+    request: dict[str, Any] = {
         "title": "County line run from Newham into Essex",
         "summary": "Line holder supplying class A into Basildon using children as runners.",
         "requesting_unit": "NE",
@@ -84,7 +84,7 @@ def seed(engine: Engine, count: int) -> None:
             ids = range(start, min(start + BATCH, count + 1))
             cases, events = [], []
             for case_id in ids:
-                event = {
+                event: dict[str, Any] = {
                     "case_id": case_id,
                     "seq": 1,
                     "trigger": "submit",
