@@ -13,13 +13,24 @@ wrk: it speaks the same HTTP/1.1 keep-alive as the real clients, needs no Lua to
 case and If-Match, and is already a dependency; its own cost is inside the measured latency, so the
 figures are, if anything, pessimistic.
 
-Ends with one line per database: ``sqlite: N req/s, p50 X ms, p99 Y ms (C clients, R requests)``.
+Beside the latencies it reads the server process's own CPU time (psutil) before and after the load and
+divides by the requests: server CPU per transition request. Then the same clients run the same number of
+seconds against the same server's bare ``/healthz`` (framework, one pooled connection, ``SELECT 1``):
+transitions/s over healthz/s says how much of the server's capacity a transition costs beyond HTTP and
+the framework. Needs the `bench` extra for psutil (`make bench` installs it).
+
+Prints one line per database: ``sqlite: N req/s, p50 X ms, p99 Y ms (C clients, R requests); server CPU
+Z ms per transition request; /healthz H req/s, W ms server CPU per request``, then, last, the ratios:
+``ratio sqlite: transitions N req/s / bare /healthz H req/s = R; by server CPU per request W/Z; p99 Y ms
+(goal < 50 ms)``. The CPU ratio is the throughput ratio a CPU-bound server reaches; on a shared machine
+the two loads can get different shares of the CPU, and then only the CPU ratio compares them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import socket
@@ -49,12 +60,13 @@ from workflow.service import reference_for  # noqa: E402
 from workflow.tables import CASE, EVENT  # noqa: E402
 
 BATCH = 5000
+GOAL_P99_MS = 50.0
 
 
 def seed(engine: Engine, count: int) -> None:
     """`count` submitted cases, each with its submit event, in batches of plain multi-row INSERTs."""
     at = utcnow()
-    request = {
+    request: dict[str, Any] = {
         "title": "County line run from Newham into Essex",
         "summary": "Line holder supplying class A into Basildon using children as runners.",
         "requesting_unit": "NE",
@@ -74,7 +86,7 @@ def seed(engine: Engine, count: int) -> None:
             ids = range(start, min(start + BATCH, count + 1))
             cases, events = [], []
             for case_id in ids:
-                event = {
+                event: dict[str, Any] = {
                     "case_id": case_id,
                     "seq": 1,
                     "trigger": "submit",
@@ -151,34 +163,62 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the API server did not start")
 
 
-async def drive(base: str, token: str, clients: int, seconds: float, cases: int) -> dict[str, Any]:
-    import httpx
+async def drive(
+    base: str, token: str, clients: int, seconds: float, cases: int, target: str, server_pid: int
+) -> dict[str, Any]:
+    """Closed-loop load: each client fires `reject` on its own cases, or (target healthz) GETs /healthz.
 
-    next_case = iter(range(1, cases + 1))
+    Every client opens its connection and makes one warm-up request (and one transition warms the
+    server's path, on case 1), then all start together: the clock and the server's CPU count from there.
+    """
+    import httpx
+    import psutil
+
+    server = psutil.Process(server_pid)
+    next_case = iter(range(2, cases + 1))
     latencies: list[float] = []
     failures: dict[int, int] = {}
     headers = {"Authorization": f"Bearer {token}", "If-Match": '"1"'}
     body = {"reason": "Not a specialist crime matter; BCU to progress."}
-    stop_at = time.perf_counter() + seconds
+    warmed = asyncio.Barrier(clients + 1)
+    go = asyncio.Event()
+    window: dict[str, float] = {}
 
     async def client() -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
-            # One warm-up request per connection, outside the measurement.
             await http.get("/healthz")
-            while time.perf_counter() < stop_at:
-                case_id = next(next_case, None)
-                if case_id is None:
-                    return
-                started = time.perf_counter()
-                r = await http.post(f"/api/v1/cases/{case_id}/transitions/reject", json=body)
+            await warmed.wait()
+            await go.wait()
+            while time.perf_counter() < window["stop_at"]:
+                if target == "healthz":
+                    started = time.perf_counter()
+                    r = await http.get("/healthz")
+                else:
+                    case_id = next(next_case, None)
+                    if case_id is None:
+                        return
+                    started = time.perf_counter()
+                    r = await http.post(f"/api/v1/cases/{case_id}/transitions/reject", json=body)
                 latencies.append(time.perf_counter() - started)
                 if r.status_code != 200:
                     failures[r.status_code] = failures.get(r.status_code, 0) + 1
 
-    began = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = time.perf_counter() - began
+    async def conductor() -> None:
+        if target == "transition":
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+                await http.post("/api/v1/cases/1/transitions/reject", json=body)
+        await warmed.wait()
+        times = server.cpu_times()
+        window["cpu"] = times.user + times.system
+        window["began"] = time.perf_counter()
+        window["stop_at"] = window["began"] + seconds
+        go.set()
+
+    await asyncio.gather(conductor(), *(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - window["began"]
+    times = server.cpu_times()
+    cpu = times.user + times.system - window["cpu"]
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -186,46 +226,74 @@ async def drive(base: str, token: str, clients: int, seconds: float, cases: int)
         "p50": latencies[len(latencies) // 2] * 1000 if latencies else 0.0,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else 0.0,
         "failures": failures,
+        "server_cpu": cpu,
     }
 
 
-def run(name: str, url: str, args: argparse.Namespace) -> str:
+def load(base: str, token: str, args: argparse.Namespace, target: str, server_pid: int) -> dict[str, Any]:
+    # The load generator is its own process, so client and server do not share a GIL.
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--drive",
+            base,
+            "--target",
+            target,
+            "--server-pid",
+            str(server_pid),
+            "--token",
+            token,
+            "--clients",
+            str(args.clients),
+            "--seconds",
+            str(args.seconds),
+            "--cases",
+            str(args.cases),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"the load generator failed ({target}):\n{out.stderr.strip()}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["failures"]:
+        print(f"  {target}: non-200 responses: {result['failures']}", flush=True)
+    return result
+
+
+def run(name: str, url: str, args: argparse.Namespace) -> tuple[str, str]:
     print(f"{name}: preparing {url}", flush=True)
     token = prepare(url, args.cases)
     port = free_port()
     server = serve(url, port)
+    base = f"http://127.0.0.1:{port}"
+    measured: dict[str, tuple[dict[str, Any], float]] = {}
     try:
-        # The load generator is its own process, so client and server do not share a GIL.
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--drive",
-                f"http://127.0.0.1:{port}",
-                "--token",
-                token,
-                "--clients",
-                str(args.clients),
-                "--seconds",
-                str(args.seconds),
-                "--cases",
-                str(args.cases),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        for target in ("transition", "healthz"):
+            result = load(base, token, args, target, server.pid)
+            measured[target] = (result, result["server_cpu"] / max(1, result["requests"]) * 1000)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["failures"]:
-        print(f"  non-200 responses: {result['failures']}", flush=True)
-    rate = result["requests"] / result["elapsed"]
-    return (
-        f"{name}: {rate:,.0f} req/s, p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms "
-        f"({args.clients} clients, {result['requests']:,} requests)"
+    (fired, fired_cpu), (health, health_cpu) = measured["transition"], measured["healthz"]
+    rate = fired["requests"] / fired["elapsed"]
+    health_rate = health["requests"] / health["elapsed"]
+    line = (
+        f"{name}: {rate:,.0f} req/s, p50 {fired['p50']:.1f} ms, p99 {fired['p99']:.1f} ms "
+        f"({args.clients} clients, {fired['requests']:,} requests); server CPU {fired_cpu:.2f} ms per "
+        f"transition request; /healthz {health_rate:,.0f} req/s, {health_cpu:.2f} ms server CPU per request"
     )
+    share = rate / health_rate if health_rate else float("nan")
+    # Throughputs compare fairly only if the server got the same share of the CPU in both windows (not
+    # so on a shared machine); the CPU per request does not depend on that share.
+    cpu_share = health_cpu / fired_cpu if fired_cpu else float("nan")
+    ratio = (
+        f"ratio {name}: transitions {rate:,.0f} req/s / bare /healthz {health_rate:,.0f} req/s = "
+        f"{share:.2f}; by server CPU per request {cpu_share:.2f}; "
+        f"p99 {fired['p99']:.1f} ms (goal < {GOAL_P99_MS:.0f} ms)"
+    )
+    return line, ratio
 
 
 def main() -> None:
@@ -235,23 +303,37 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--target", choices=["transition", "healthz"], default="transition", help=argparse.SUPPRESS
+    )
+    parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if importlib.util.find_spec("psutil") is None:  # the server's CPU time is read through it
+        raise SystemExit(
+            "bench/api.py needs psutil: run `make bench`, or `.venv/bin/pip install -e '.[test,bench]'`"
+        )
     if args.drive:
-        result = asyncio.run(drive(args.drive, args.token, args.clients, args.seconds, args.cases))
+        result = asyncio.run(
+            drive(
+                args.drive, args.token, args.clients, args.seconds, args.cases, args.target, args.server_pid
+            )
+        )
         print(json.dumps(result))
         return
 
-    lines = []
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        lines.append(run("sqlite", f"sqlite:///{tmp}/bench.db", args))
+        results.append(run("sqlite", f"sqlite:///{tmp}/bench.db", args))
     pg = os.environ.get("SCTAC_BENCH_DATABASE_URL")
     if pg:
         with postgres_database(pg) as url:
-            lines.append(run("postgresql", url, args))
+            results.append(run("postgresql", url, args))
     else:
         print("postgresql: skipped (set SCTAC_BENCH_DATABASE_URL to run it)", flush=True)
-    for line in lines:
+    for line, _ in results:
         print(line)
+    for _, ratio in results:
+        print(ratio)
 
 
 if __name__ == "__main__":
