@@ -29,6 +29,7 @@ from sqlmodel import Session
 from api.app import create_app
 from workflow import queries
 from workflow.db import make_engine
+from workflow.principals import system
 
 def rss_mb():
     with open("/proc/self/status") as f:
@@ -74,7 +75,7 @@ def seed(path: Path, n: int) -> str:
     upgrade(engine)
     with Session(engine) as session:
         sync_reference(session)
-        service.submit_case(session, request=request_data(), actor="ds.ne")
+        service.submit_case(session, request=request_data(), by=system("ds.ne"))
     columns = [
         c.name for c in service.CASE.columns if c.name not in ("id", "reference", "hub", "state", "band")
     ]

@@ -42,6 +42,7 @@ from workflow import service, timers
 from workflow.db import make_engine, utcnow
 from workflow.migrate import upgrade
 from workflow.models import Case, Timer, User
+from workflow.principals import system
 from workflow.reference import sync_reference
 from workflow.rulebook import get_rulebook
 
@@ -58,7 +59,7 @@ def seed(engine: Engine, *, cases: int, group: int) -> None:
             s.add(User(**user))
         s.commit()
         template = service.submit_case(
-            s, request=request_data(protective_marking="OFFICIAL"), actor="ds.ne", now=NOW, rules=rules
+            s, request=request_data(protective_marking="OFFICIAL"), by=system("ds.ne"), now=NOW, rules=rules
         ).case_id
         s.execute(text("UPDATE timer SET status = 'cancelled' WHERE case_id = :t"), {"t": template})
         s.commit()
