@@ -29,7 +29,6 @@ from sqlmodel import Session
 from api.app import create_app
 from workflow import queries
 from workflow.db import make_engine
-from workflow.principals import system
 
 def rss_mb():
     with open("/proc/self/status") as f:
@@ -68,6 +67,7 @@ def seed(path: Path, n: int) -> str:
     from workflow import service
     from workflow.db import make_engine
     from workflow.migrate import upgrade
+    from workflow.principals import system
     from workflow.reference import sync_reference
 
     url = f"sqlite:///{path}"
