@@ -268,14 +268,15 @@ def _refused(session: Session, *, by: Principal, action: str, case_id: int | Non
     refusals.record(session, who=by, action=action, case_id=case_id, exc=exc)
 
 
-def _may_submit(by: Principal, unit: str, marking: str) -> None:
+def _may_submit(by: Principal, unit: Any, marking: Any) -> None:
+    """Checked before the request's shape: who may not submit at all hears that first."""
     if by.has("requester") and not by.is_system and unit != by.unit_code:
         raise Forbidden(
             f"requesters submit for their own unit ({by.unit_code or 'none set'}), not {unit}",
             needed=["requester"],
         )
     access.require(by, "submit", {"requesting_unit": unit})
-    if not access.covers(by, marking):
+    if marking in access.MARKINGS and not access.covers(by, marking):
         raise Forbidden(f"your clearance ({by.clearance}) does not cover {marking}", needed=[])
 
 
@@ -289,18 +290,15 @@ def submit_case(
 ) -> Written:
     """Record a new request, route it by the rules, start its assessment clock and history (story 1).
     A requester's request is for their own unit unless it names one."""
-    if isinstance(request, CaseRequest):
-        req = request
-    else:
-        raw = dict(request)
-        if raw.get("requesting_unit") in (None, "") and by.unit_code:
-            raw["requesting_unit"] = by.unit_code
-        req = parse(CaseRequest, raw)
+    raw = request.model_dump() if isinstance(request, CaseRequest) else dict(request)
+    if raw.get("requesting_unit") in (None, "") and by.unit_code:
+        raw["requesting_unit"] = by.unit_code
     try:
-        _may_submit(by, req.requesting_unit, req.protective_marking)
+        _may_submit(by, raw.get("requesting_unit"), raw.get("protective_marking", "OFFICIAL"))
     except Forbidden as exc:
         _refused(session, by=by, action="submit", case_id=None, exc=exc)
         raise
+    req = request if isinstance(request, CaseRequest) else parse(CaseRequest, raw)
     rules = rules or rb.active_rulebook(session)
     problems = rules.vocabulary_problems(
         target_type=req.target_type, themes=req.themes, capabilities=req.capabilities
