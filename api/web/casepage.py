@@ -53,9 +53,11 @@ def required_fields(trigger: str) -> frozenset[str]:
 
 
 def confirmation(trigger: str, reference: str) -> str:
-    """What the page says once the trigger is done."""
+    """What the page says once the trigger is done: the action, then what happened to which case."""
     spec = triggers.spec(trigger)
-    return spec.page.confirm.format(reference=reference) if spec is not None else ""
+    if spec is None:
+        return ""
+    return f"Done: {spec.page.label}. {spec.page.confirm.format(reference=reference)}"
 
 
 def reason_label(trigger: str) -> str:

@@ -198,7 +198,7 @@ def test_a_conflict_says_so_shows_the_new_state_and_keeps_the_typing(engine: Eng
     response = second.post(
         f"/cases/{made.id}/actions/reject", {"version": "1", "reason": "Not specialist work"}
     )
-    assert response.status_code == 409
+    assert response.status_code == 412  # a stale version: the same status as the API's (issue 11)
     assert "changed by someone else" in response.text and "Nothing was saved" in response.text
     assert "Not specialist work" in response.text
     assert "version 2" in response.text and "awaiting information" in response.text
@@ -218,7 +218,7 @@ def test_a_conflict_on_assessment_keeps_the_scores(engine: Engine) -> None:
         )
     v = visitor(engine, "analyst.centre")
     response = v.post(f"/cases/{made.id}/assess", {**MORILE_FORM, "version": "1", "action": "save"})
-    assert response.status_code == 409
+    assert response.status_code == 412  # a stale version: the same status as the API's (issue 11)
     assert "changed by someone else" in response.text
     assert re.search(r'<option value="4" selected>4 \u2013 national or international', response.text)
 
@@ -230,7 +230,8 @@ def test_an_action_the_role_may_not_take_is_a_403_page(engine: Engine) -> None:
     assert response.status_code == 403
     assert "prioritise needs supervisor" in response.text
     assert (
-        visitor(engine, "req.ne").post(f"/cases/{made.id}/actions/fly", {"version": "2"}).status_code == 404
+        # No such action: an illegal transition, as in the API (issue 11: one status everywhere).
+        visitor(engine, "req.ne").post(f"/cases/{made.id}/actions/fly", {"version": "2"}).status_code == 409
     )
 
 
