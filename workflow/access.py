@@ -49,10 +49,15 @@ ACTIONS: dict[str, tuple[Grant, ...]] = {
     "handle_escalation": (Grant("supervisor"),),
 }
 
-# Who may do what: each trigger's `grants`, from its definition (workflow/triggers.py), and ACTIONS.
+# Who may fire which trigger: each trigger's `grants`, from its definition (workflow/triggers.py).
 PERMISSIONS: Mapping[str, tuple[Grant, ...]] = LiveMap(
-    lambda: {**{s.name: s.grants for s in triggers.REGISTRY.values()}, **ACTIONS}
+    lambda: {s.name: s.grants for s in triggers.REGISTRY.values()}
 )
+
+
+def grants(action: str) -> tuple[Grant, ...]:
+    """Who may take `action`: a trigger, or one of ACTIONS (none for anything else)."""
+    return PERMISSIONS.get(action) or ACTIONS.get(action, ())
 
 
 def unassigned_triggers() -> list[str]:
@@ -82,18 +87,18 @@ def _in_scope(who: Principal, grant: Grant, case: Mapping[str, Any]) -> bool:
 
 def may(who: Principal, action: str, case: Mapping[str, Any]) -> bool:
     if who.is_system:  # timers, the worker, the operator's CLI: they hold the database already
-        return action in PERMISSIONS
-    return any(who.has(g.role) and _in_scope(who, g, case) for g in PERMISSIONS.get(action, ()))
+        return bool(grants(action))
+    return any(who.has(g.role) and _in_scope(who, g, case) for g in grants(action))
 
 
 def require(who: Principal, action: str, case: Mapping[str, Any]) -> None:
     """Raise Forbidden naming the roles that could do `action` on this case."""
     if may(who, action, case):
         return
-    grants = PERMISSIONS.get(action, ())
-    needed = " or ".join(g.describe() for g in grants) or "no role"
+    allowed = grants(action)
+    needed = " or ".join(g.describe() for g in allowed) or "no role"
     held = ", ".join(sorted(who.roles)) or "no roles"
-    raise Forbidden(f"{action} needs {needed}; you have {held}", needed=[g.role for g in grants])
+    raise Forbidden(f"{action} needs {needed}; you have {held}", needed=[g.role for g in allowed])
 
 
 def allowed_triggers(who: Principal, case: Mapping[str, Any]) -> list[str]:
