@@ -45,6 +45,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/signin.py
 
 clean:
 	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import typer
 from sqlmodel import Session
 
 from notifications import delivery, subscriptions, worker
+from notifications.models import DeliveryStatus
 from workflow.db import make_engine
 from workflow.errors import DomainError
 from workflow.settings import get_settings
@@ -48,7 +49,7 @@ def run_worker(
 
 @deliveries_app.command("list")
 def deliveries_list(
-    status: Annotated[str | None, typer.Option(help="pending | sent | failed | dead")] = None,
+    status: Annotated[DeliveryStatus | None, typer.Option(help="only deliveries in this status")] = None,
     case: Annotated[int | None, typer.Option(help="case id")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
@@ -58,7 +59,7 @@ def deliveries_list(
         rows = delivery.list_deliveries(session, status=status, case_id=case, limit=limit)
     typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries")
     for d in rows:
-        when = f"next {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.status == "failed" else ""
+        when = f"next {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.status == DeliveryStatus.FAILED else ""
         error = f"  {d.last_error.splitlines()[0]}" if d.last_error else ""
         typer.echo(
             f"{d.id}\t{d.status}\t{d.channel}\t{d.recipient}\tevent {d.event_id}\t{d.kind}\t"

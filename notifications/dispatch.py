@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from notifications import recipients
 from notifications.messages import kind_for_role, message_kind
+from notifications.models import DeliveryStatus
 from notifications.tables import DELIVERY
 from workflow.db import utcnow
 from workflow.tables import CASE, EVENT, OUTBOX
@@ -53,7 +54,7 @@ def plan_deliveries(
         "event_id": event["id"],
         "case_id": case["id"],
         "trigger": event["trigger"],
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

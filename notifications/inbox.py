@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from notifications.models import Delivery
+from notifications.models import Delivery, DeliveryStatus
 from notifications.tables import DELIVERY
 from workflow.db import utcnow
 from workflow.errors import NotFound
@@ -16,7 +16,9 @@ from workflow.errors import NotFound
 def inbox(session: Session, *, username: str, unread_only: bool = False, limit: int = 100) -> list[Delivery]:
     """The rendered in-app messages for `username` (a message shows once the worker has rendered it)."""
     query = select(Delivery).where(
-        DELIVERY.c.recipient == username, DELIVERY.c.channel == "inapp", DELIVERY.c.status == "sent"
+        DELIVERY.c.recipient == username,
+        DELIVERY.c.channel == "inapp",
+        DELIVERY.c.status == DeliveryStatus.SENT,
     )
     if unread_only:
         query = query.where(DELIVERY.c.read_at.is_(None))
@@ -33,7 +35,7 @@ def mark_read(session: Session, *, username: str, delivery_id: int, now: datetim
                 DELIVERY.c.id == delivery_id,
                 DELIVERY.c.recipient == username,
                 DELIVERY.c.channel == "inapp",
-                DELIVERY.c.status == "sent",
+                DELIVERY.c.status == DeliveryStatus.SENT,
             )
         ).first()
         # Someone else's item is reported exactly like a missing one: no probing other people's inboxes.

@@ -1,8 +1,8 @@
 """What a case event says to the people told of it: the message kind and the template context.
 
-The context follows the contract in notifications.rendering. It is built when the event is dispatched,
-from the event row and the case as it is then, so an inbox item or an e-mail describes the event that
-caused it even if the case has moved on by the time it is read.
+The context follows the contract in notifications.rendering. It is built from the event row and the
+case *as it stood at that event* (notifications.as_of), never from the case row at send time, so an
+inbox item or an e-mail describes the event that caused it even if the case has moved on since.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from notifications.as_of import CaseAsOf
 from workflow import ladders
 
 # The events a trigger of its own has a template for; everything else is a plain state change.
@@ -64,11 +65,10 @@ def _parse(value: Any) -> datetime | None:
 def build_context(
     *,
     event: Mapping[Any, Any],
-    case: Mapping[Any, Any],
+    case: CaseAsOf,
     kind: str,
     hub_name: str | None,
     owner_name: str | None,
-    capability: str | None,
     escalation: Mapping[Any, Any] | None,
     base_url: str,
 ) -> dict[str, Any]:
@@ -77,16 +77,16 @@ def build_context(
     at: datetime = event["created_at"]
     context: dict[str, Any] = {
         "case": {
-            "id": case["id"],
-            "reference": case["reference"],
-            "title": case["title"],
-            "protective_marking": case["protective_marking"],
+            "id": case.id,
+            "reference": case.reference,
+            "title": case.title,
+            "protective_marking": case.protective_marking,
             "state": event["to_state"],
-            "band": case["band"] or "unscored",
-            "risk": _risk(case["risk"]),
+            "band": case.band or "unscored",
+            "risk": _risk(case.risk),
             "hub": hub_name,
             "owner": owner_name,
-            "capability": capability or "n/a",
+            "capability": case.capability or "n/a",
         },
         "event": {
             "trigger": event["trigger"],
@@ -99,10 +99,9 @@ def build_context(
         "base_url": base_url,
     }
     if kind == "case_submitted":
-        context["due_at"] = case["sla_due_at"] if case["sla_stage"] == "submitted" else None
-        context["due_at"] = context["due_at"] or at
+        context["due_at"] = case.sla_due_at or at
     elif kind == "case_tasked":
-        context["due_at"] = case["review_due_at"] or at
+        context["due_at"] = case.review_due_at or at
     elif kind == "review_reminder":
         context["due_at"] = _parse(payload.get("due_at")) or at
         context["days_remaining"] = int(payload.get("days_remaining", 0))
@@ -126,7 +125,7 @@ def build_context(
 def _escalation_context(
     *,
     payload: Mapping[Any, Any],
-    case: Mapping[Any, Any],
+    case: CaseAsOf,
     escalation: Mapping[Any, Any] | None,
     at: datetime,
 ) -> dict[str, Any]:
@@ -137,7 +136,7 @@ def _escalation_context(
     step = int(payload.get("step", summary.get("step", 0)) or 0)
     # "Acknowledge by": when the ladder will take its next step if nobody acts; the top rung has no
     # next step, so the answer is now.
-    nxt = ladders.next_step_timer(case["policy"] or {}, escalation_id=0, step=step, at=at)
+    nxt = ladders.next_step_timer(case.policy, escalation_id=0, step=step, at=at)
     return {
         "why": rules,
         "escalation": {"decision": _decision(reason, level_name)},
@@ -145,9 +144,7 @@ def _escalation_context(
     }
 
 
-def webhook_payload(
-    *, event: Mapping[Any, Any], case: Mapping[Any, Any], kind: str, base_url: str
-) -> dict[str, Any]:
+def webhook_payload(*, event: Mapping[Any, Any], case: CaseAsOf, kind: str, base_url: str) -> dict[str, Any]:
     """What a partner system is told: references and states, never the request's free text."""
     return {
         "kind": kind,
@@ -161,12 +158,12 @@ def webhook_payload(
             "to_state": event["to_state"],
         },
         "case": {
-            "id": case["id"],
-            "reference": case["reference"],
-            "protective_marking": case["protective_marking"],
-            "band": case["band"],
-            "hub": case["hub"],
-            "requesting_unit": case["requesting_unit"],
-            "url": f"{base_url.rstrip('/')}/cases/{case['id']}",
+            "id": case.id,
+            "reference": case.reference,
+            "protective_marking": case.protective_marking,
+            "band": case.band,
+            "hub": case.hub,
+            "requesting_unit": case.requesting_unit,
+            "url": f"{base_url.rstrip('/')}/cases/{case.id}",
         },
     }

@@ -2,13 +2,14 @@
 
 A delivery is derived from a case event by the dispatcher (outbox -> deliveries, one transaction) and
 then sent by the worker; its status, attempts and last error are the visible record of what was told to
-whom. The in-app deliveries are the inbox. Importing this module registers both tables on
-SQLModel.metadata (Alembic's env.py imports it).
+whom (see DeliveryStatus for what each status promises). The in-app deliveries are the inbox.
+Importing this module registers both tables on SQLModel.metadata (Alembic's env.py imports it).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
@@ -17,7 +18,22 @@ from sqlmodel import Field, SQLModel
 from workflow.models.columns import json_list, utc_optional, utc_timestamp
 
 CHANNELS = ("inapp", "email", "webhook")
-STATUSES = ("pending", "sent", "failed", "dead")
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery stands. Stored as its value; a StrEnum so it compares equal to that text."""
+
+    PENDING = "pending"  # written by the dispatcher, not yet attempted
+    # An attempt at an external channel (e-mail, webhook) was recorded before the message left, and its
+    # outcome has not been: the message may or may not have reached the server. A worker that finds one
+    # whose lease has lapsed (its sender died) sends it again with the same Message-ID / delivery key.
+    SENDING = "sending"
+    SENT = "sent"  # the channel accepted it (the inbox: it was rendered into the row)
+    FAILED = "failed"  # the last attempt failed; tried again at next_attempt_at
+    DEAD = "dead"  # attempts used up, or a permanent failure: waits for `sctac deliveries retry`
+
+
+STATUSES = tuple(DeliveryStatus)
 
 
 class WebhookSubscription(SQLModel, table=True):
@@ -63,11 +79,17 @@ class Delivery(SQLModel, table=True):
     body_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    status: str = Field(default="pending", max_length=8, description="pending | sent | failed | dead")
+    status: str = Field(
+        default=DeliveryStatus.PENDING, max_length=8, description="pending | sending | sent | failed | dead"
+    )
     attempts: int = 0
     next_attempt_at: datetime | None = utc_optional()
+    # When the latest attempt began: recorded (with status sending) before an e-mail or webhook leaves,
+    # so that after a crash the row tells "maybe sent" from "not sent".
+    attempted_at: datetime | None = utc_optional()
     # The sender leases rows it is sending; a sender that dies leaves them to be sent after the lease.
     claimed_until: datetime | None = utc_optional()
+    # The latest failure, kept after a later success: the record of what went wrong on the way.
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_status: int | None = Field(default=None, description="SMTP reply code or HTTP status")
     created_at: datetime = utc_timestamp()

@@ -2,8 +2,10 @@
 
 Every piece of work is a row claimed under a lease and settled in its own transaction, so the worker
 keeps no state worth losing: kill it at any moment and the next one (or the same one restarted) carries
-on where the rows say. Several workers may run against PostgreSQL (claims skip each other's locked
-rows); run one against SQLite.
+on where the rows say, once the dead worker's lease has lapsed (``SCTAC_LEASE_SECONDS``, 15 s by
+default; a live worker keeps its lease with a heartbeat however long its batch takes). Several workers
+may run against PostgreSQL (claims skip each other's locked rows); run one against SQLite. What a kill
+can and cannot cause at the mail server and webhook receivers: notifications.delivery.
 
     python -m notifications.worker [--once | --drain] [--interval S]
 
@@ -19,17 +21,21 @@ import signal
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import FrameType
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from notifications import delivery, dispatch
+from notifications import crashpoints, delivery, dispatch
 from notifications.delivery import Channels
 from workflow import timers
 from workflow.db import make_engine, utcnow
+from workflow.leases import Heartbeat
 from workflow.settings import get_settings
 
 log = logging.getLogger("sctac.worker")
@@ -37,13 +43,13 @@ log = logging.getLogger("sctac.worker")
 
 @dataclass(frozen=True)
 class Limits:
-    """Batch sizes of one pass, and the leases a claim takes (short leases suit tests that kill workers)."""
+    """Batch sizes of one pass, and the leases a claim takes (None: ``SCTAC_LEASE_SECONDS``)."""
 
     timer_batch: int = 500
     event_batch: int = 500
     delivery_batch: int = 200
-    timer_lease: timedelta = timers.LEASE
-    delivery_lease: timedelta = delivery.LEASE
+    timer_lease: timedelta | None = None
+    delivery_lease: timedelta | None = None
 
 
 @dataclass
@@ -74,20 +80,25 @@ def run_once(
     lim = limits or Limits()
     report = BatchReport()
     with Session(engine, expire_on_commit=False) as session:
-        # workflow.timers.run_due, spelled out so the lease is ours to set and one bad timer is only logged.
+        # workflow.timers.run_due, spelled out so the lease is ours to set, kept alive by a heartbeat while
+        # the batch fires, and one bad timer is only logged.
         at = now or utcnow()
-        ids = timers.claim_due(session, now=at, limit=lim.timer_batch, lease=lim.timer_lease)
-        for timer_id in ids:
-            try:
-                report.timers[timers.fire_timer(session, timer_id=timer_id, now=at).result] += 1
-            except Exception:
-                # fire_timer has recorded the error on the row; its lease lets a later pass try again.
-                log.exception("timer %s failed", timer_id)
-                report.timers["error"] += 1
+        claim = timers.lease_due(session, now=at, limit=lim.timer_batch, lease=lim.timer_lease)
+        ids = claim.ids
+        crashpoints.reach("timers.claimed")
+        with Heartbeat(engine, claim), _commits_reach(session, "timers.commit"):
+            for timer_id in ids:
+                try:
+                    report.timers[timers.fire_timer(session, timer_id=timer_id, now=at).result] += 1
+                except Exception:
+                    # fire_timer has recorded the error on the row; its lease lets a later pass try again.
+                    log.exception("timer %s failed", timer_id)
+                    report.timers["error"] += 1
         at = now or utcnow()
-        done = dispatch.dispatch(
-            session, email_enabled=channels.email is not None, now=at, limit=lim.event_batch
-        )
+        with _commits_reach(session, "dispatch.commit"):
+            done = dispatch.dispatch(
+                session, email_enabled=channels.email is not None, now=at, limit=lim.event_batch
+            )
         report.events, report.created = done.events, done.deliveries
         report.sent = delivery.send_due(
             session,
@@ -104,6 +115,23 @@ def run_once(
     for error in report.sent.errors:
         log.warning("%s", error)
     return report
+
+
+@contextmanager
+def _commits_reach(session: Session, point: str) -> Iterator[None]:
+    """While armed for the crash test, make every commit of `session` in this block a crash point."""
+    if not crashpoints.armed(point):
+        yield
+        return
+
+    def before_commit(_session: Session) -> None:
+        crashpoints.reach(point)
+
+    event.listen(session, "before_commit", before_commit)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_commit", before_commit)
 
 
 def run_forever(

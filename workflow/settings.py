@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # Notifications worker (notifications/worker.py): how often it polls, and how long it waits on a
     # mail server or a webhook receiver before counting the attempt as failed (and retrying later).
     worker_interval: float = Field(default=5.0, gt=0)
+    # How long a worker's claim on due timers and deliveries lasts (SCTAC_LEASE_SECONDS): the delay
+    # before a killed worker's rows are taken up by another (or by itself restarted). A live worker
+    # keeps its claim with a heartbeat, so a long batch never needs a long lease (workflow/leases.py).
+    lease_seconds: float = Field(default=15.0, gt=0, le=3600)
     smtp_timeout: float = Field(default=10.0, gt=0)
     webhook_timeout: float = Field(default=10.0, gt=0)
 

@@ -5,6 +5,8 @@ transaction marks the row fired only if it is still pending, together with the e
 timer causes (an escalation, the next ladder rung), so two workers can never fire the same timer, and a
 worker killed mid-batch leaves the rest to be claimed again when its lease runs out. On PostgreSQL the
 lease query skips rows another worker has locked (``FOR UPDATE SKIP LOCKED``), so workers share the load.
+The lease's length is ``SCTAC_LEASE_SECONDS`` (workflow/leases.py); the worker keeps it alive with a
+heartbeat while it fires a long batch.
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from sqlmodel import Session
 from workflow import ladders, service
 from workflow.db import utcnow
 from workflow.errors import Conflict
-from workflow.leases import claim_leased
+from workflow.leases import Lease, claim_lease, default_lease
 from workflow.lifecycle import TERMINAL
 from workflow.timer_rows import add_timers
 
 TIMER = service.TIMER
 ESCALATION = service.ESCALATION
-LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,25 @@ class Outcome:
     event_seq: int | None = None
 
 
-def claim_due(session: Session, *, now: datetime, limit: int = 500, lease: timedelta = LEASE) -> list[int]:
-    """Lease up to `limit` due timers for this worker and return their ids (committed at once)."""
-    return claim_leased(
+def lease_due(session: Session, *, now: datetime, limit: int = 500, lease: timedelta | None = None) -> Lease:
+    """Lease up to `limit` due timers for this worker (committed at once); the lease names their ids."""
+    return claim_lease(
         session,
         table=TIMER,
         due=[TIMER.c.status == "pending", TIMER.c.due_at <= now],
         order_by=[TIMER.c.due_at, TIMER.c.id],
         now=now,
-        lease=lease,
+        lease=lease or default_lease(),
         limit=limit,
         also={"attempts": TIMER.c.attempts + 1},
     )
+
+
+def claim_due(
+    session: Session, *, now: datetime, limit: int = 500, lease: timedelta | None = None
+) -> list[int]:
+    """Lease up to `limit` due timers for this worker and return their ids (committed at once)."""
+    return lease_due(session, now=now, limit=limit, lease=lease).ids
 
 
 def fire_timer(session: Session, *, timer_id: int, now: datetime | None = None) -> Outcome:

@@ -1,6 +1,7 @@
 """Webhook channel: JSON POSTs signed the way Stripe signs its events.
 
 Headers: ``X-Sctac-Delivery`` (the delivery id, the same on every retry so receivers can deduplicate),
+``Idempotency-Key`` (the same value, under the name the IETF httpapi draft gives it),
 ``X-Sctac-Timestamp`` (Unix seconds) and ``X-Sctac-Signature: sha256=<hex>``, an HMAC-SHA256 with the
 subscription's secret over ``"<timestamp>.<body>"``. Signing the timestamp with the body lets a receiver
 refuse a captured request replayed later: :func:`verify_signature` does both checks.
@@ -115,6 +116,7 @@ class WebhookSender:
         headers = {
             "Content-Type": "application/json",
             "X-Sctac-Delivery": delivery_id,
+            "Idempotency-Key": delivery_id,
             "X-Sctac-Timestamp": timestamp,
             "X-Sctac-Signature": sign(secret, timestamp, body),
         }

@@ -1,29 +1,23 @@
-"""How fast the pages answer with a large caseload: `python -m tests.web.timing [--cases 100000] [--url ...]`.
+"""A large caseload written in bulk, and the pages each kind of user opens on it.
 
-Not a test (it takes a minute to seed): it fills a fresh database with cases in every state, their
-assessments, events and escalations by bulk insert (the service path would take an hour), then times
-each page in-process with the TestClient, the median of several requests after a warm-up.
+`seed` fills a fresh database with cases in every state, their assessments, events and escalations by
+bulk insert (the service path would take an hour for 100,000). tests/web/test_seeded_pages.py opens
+every page of `page_plan` on a small seed and expects each to answer; bench/pages.py times the same
+pages on a large one.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import statistics
-import tempfile
-import time
 from datetime import timedelta
-from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tests.factories import add_people, morile_inputs
-from tests.web.pages import create_app, visitor
 from workflow import rulebook
-from workflow.db import make_engine, utcnow
-from workflow.migrate import upgrade
+from workflow.db import utcnow
 from workflow.models import Assessment, Case, CaseEvent, Escalation
 from workflow.reference import sync_reference
 
@@ -74,7 +68,7 @@ def seed(engine: Engine, n: int, *, seed_value: int = 7) -> None:
                         "id": case_id,
                         "reference": f"SCT-{created.year}-{case_id:06d}",
                         "title": f"Request {case_id} about a {rnd.choice(['line', 'group', 'network'])}",
-                        "summary": "Seeded for timing.",
+                        "summary": "Seeded in bulk.",
                         "requesting_unit": rnd.choice(UNITS),
                         "target_type": "ocg",
                         "target_name": f"Target {case_id}",
@@ -180,15 +174,15 @@ def seed(engine: Engine, n: int, *, seed_value: int = 7) -> None:
         conn.execute(text("ANALYZE"))  # fresh statistics, as a database in service would have
 
 
-def measure(engine: Engine, repeats: int = 7) -> list[tuple[str, str, float, float]]:
-    app = create_app(engine=engine)
+def page_plan(engine: Engine) -> list[tuple[str, list[str]]]:
+    """(username, the pages that user opens) on a seeded database."""
     with Session(engine) as s:
         some_case = s.execute(select(CASE.c.id).where(CASE.c.state == "tasked").limit(1)).scalar_one()
         owner = s.execute(select(CASE.c.owner).where(CASE.c.id == some_case)).scalar_one()
         unit_case = s.execute(
             select(CASE.c.id).where(CASE.c.requesting_unit == "NE", CASE.c.state == "tasked").limit(1)
         ).scalar_one()
-    plan: list[tuple[str, list[str]]] = [
+    return [
         ("req.ne", ["/", "/cases", "/requests", f"/cases/{unit_case}", "/requests/new"]),
         ("analyst.centre", ["/", "/cases", "/cases?state=submitted&band=", "/cases?q=network", "/tasking"]),
         ("sup.east", ["/", "/escalations", "/tasking", "/cases?sort=-risk"]),
@@ -196,47 +190,3 @@ def measure(engine: Engine, repeats: int = 7) -> list[tuple[str, str, float, flo
         (owner, ["/", f"/cases/{some_case}"]),
         ("admin", ["/admin/rules", "/cases"]),
     ]
-    results = []
-    for username, paths in plan:
-        v = visitor(engine, username, app)
-        for path in paths:
-            first_started = time.perf_counter()
-            response = v.get(path)
-            first = time.perf_counter() - first_started
-            assert response.status_code == 200, (username, path, response.status_code)
-            times = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                v.get(path)
-                times.append(time.perf_counter() - started)
-            results.append((username, path, first * 1000, statistics.median(times) * 1000))
-    return results
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument(
-        "--url", default=None, help="database URL (default: a SQLite file in the temp folder)"
-    )
-    args = parser.parse_args()
-    url = args.url or f"sqlite:///{Path(tempfile.gettempdir()) / 'sctac-timing.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with engine.connect() as conn:
-        existing = conn.execute(select(func.count()).select_from(CASE)).scalar_one()
-    if existing:
-        print(f"measuring the {existing:,} cases already in {url}")
-    else:
-        started = time.perf_counter()
-        seed(engine, args.cases)
-        took = time.perf_counter() - started
-        print(f"seeded {args.cases:,} cases on {engine.dialect.name} in {took:.0f} s")
-    print(f"{'user':<16} {'page':<34} {'first ms':>9} {'median ms':>10}")
-    for username, path, first, median in measure(engine):
-        print(f"{username:<16} {path:<34} {first:9.1f} {median:10.1f}")
-    engine.dispose()
-
-
-if __name__ == "__main__":
-    main()
