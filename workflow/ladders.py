@@ -20,10 +20,11 @@ from workflow import clocks
 from workflow import rulebook as rb
 from workflow.calendar import Calendar
 from workflow.states import ROUTABLE
+from workflow.statuses import UNRESOLVED, EscalationStatus
 from workflow.tables import ESCALATION
 from workflow.timer_rows import add_timers
 
-OPEN = ("open", "acknowledged", "snoozed")
+OPEN = UNRESOLVED
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def raise_escalation(
                 reason=reason,
                 rules=list(rules),
                 ruleset_version=ruleset_version,
-                status="open",
+                status=EscalationStatus.OPEN,
                 step=step,
                 snoozes=0,
                 raised_at=at,

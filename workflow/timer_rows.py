@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from workflow import clocks
 from workflow.db import utcnow
+from workflow.statuses import TimerStatus
 from workflow.tables import TIMER
 
 _INSERT_TIMERS = insert(TIMER)
@@ -23,7 +24,7 @@ def add_timers(
                     "case_id": case_id,
                     "kind": s.kind,
                     "due_at": s.due_at,
-                    "status": "pending",
+                    "status": TimerStatus.PENDING,
                     "detail": s.detail,
                     "rule": s.rule,
                     "ruleset_version": ruleset_version,

@@ -24,6 +24,7 @@ from workflow.db import utcnow
 from workflow.errors import Conflict
 from workflow.leases import Lease, claim_lease, default_lease
 from workflow.lifecycle import TERMINAL
+from workflow.statuses import EscalationStatus, TimerStatus
 from workflow.timer_rows import add_timers
 
 TIMER = service.TIMER
@@ -42,7 +43,7 @@ def lease_due(session: Session, *, now: datetime, limit: int = 500, lease: timed
     return claim_lease(
         session,
         table=TIMER,
-        due=[TIMER.c.status == "pending", TIMER.c.due_at <= now],
+        due=[TIMER.c.status == TimerStatus.PENDING, TIMER.c.due_at <= now],
         order_by=[TIMER.c.due_at, TIMER.c.id],
         now=now,
         lease=lease or default_lease(),
@@ -63,15 +64,15 @@ def fire_timer(session: Session, *, timer_id: int, now: datetime | None = None) 
     at = now or utcnow()
     try:
         timer = session.execute(select(TIMER).where(TIMER.c.id == timer_id)).mappings().first()
-        if timer is None or timer["status"] != "pending":
+        if timer is None or timer["status"] != TimerStatus.PENDING:
             session.rollback()
             return Outcome(timer_id, "skipped")
         # Settle the row first, and only if it is still pending: the guard against a second worker or a
         # re-run, and it keeps this timer out of the re-planning its own effect may cause.
         settled = session.execute(
             update(TIMER)
-            .where(TIMER.c.id == timer_id, TIMER.c.status == "pending")
-            .values(status="fired", settled_at=at, claimed_until=None)
+            .where(TIMER.c.id == timer_id, TIMER.c.status == TimerStatus.PENDING)
+            .values(status=TimerStatus.FIRED, settled_at=at, claimed_until=None)
         )
         if settled.rowcount != 1:  # type: ignore[attr-defined]
             session.rollback()
@@ -79,7 +80,7 @@ def fire_timer(session: Session, *, timer_id: int, now: datetime | None = None) 
         row = service.load_case(session, timer["case_id"])
         change = _effect(session, timer=timer, row=row, at=at)
         if change is None:  # what it waited for has happened: settle it as cancelled, record nothing
-            session.execute(update(TIMER).where(TIMER.c.id == timer_id).values(status="cancelled"))
+            session.execute(update(TIMER).where(TIMER.c.id == timer_id).values(status=TimerStatus.CANCELLED))
             session.commit()
             return Outcome(timer_id, "skipped")
         fired = service.write_change(session, row=row, change=change, actor="system", at=at)
@@ -173,9 +174,9 @@ def _ladder_effect(
     esc = (
         session.execute(select(ESCALATION).where(ESCALATION.c.id == timer["escalation_id"])).mappings().one()
     )
-    if timer["kind"] == "ladder" and esc["status"] != "open":
+    if timer["kind"] == "ladder" and esc["status"] != EscalationStatus.OPEN:
         return None
-    if timer["kind"] == "snooze_end" and esc["status"] != "snoozed":
+    if timer["kind"] == "snooze_end" and esc["status"] != EscalationStatus.SNOOZED:
         return None
     policy = row["policy"] or {}
     ladder = policy.get("ladder") or []
@@ -187,7 +188,7 @@ def _ladder_effect(
         session.execute(
             update(ESCALATION)
             .where(ESCALATION.c.id == escalation_id)
-            .values(status="open", step=step, snoozed_until=None)
+            .values(status=EscalationStatus.OPEN, step=step, snoozed_until=None)
         )
         nxt = ladders.next_step_timer(policy, escalation_id=escalation_id, step=step, at=at)
         add_timers(

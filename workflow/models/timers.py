@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from workflow.db import UTCDateTime
 from workflow.models.columns import json_list, utc_optional, utc_timestamp
+from workflow.statuses import EscalationStatus, TimerStatus
 
 
 class Timer(SQLModel, table=True):
@@ -29,7 +30,7 @@ class Timer(SQLModel, table=True):
     case_id: int = Field(foreign_key="case.id")
     kind: str = Field(max_length=24, description="sla | review_reminder | review_due | ladder | snooze_end")
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    status: str = Field(default="pending", max_length=12, description="pending | fired | cancelled")
+    status: str = Field(default=TimerStatus.PENDING, max_length=12, description=" | ".join(TimerStatus))
     escalation_id: int | None = Field(default=None, foreign_key="escalation.id")
     step: int | None = Field(default=None, description="ladder step index")
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -58,7 +59,9 @@ class Escalation(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     rules: list[str] = json_list()
     ruleset_version: str | None = Field(default=None, max_length=32)
-    status: str = Field(default="open", max_length=16, description="open | acknowledged | snoozed | resolved")
+    status: str = Field(
+        default=EscalationStatus.OPEN, max_length=16, description=" | ".join(EscalationStatus)
+    )
     step: int = Field(default=0, description="the ladder step reached")
     snoozes: int = 0
     snoozed_until: datetime | None = utc_optional()
