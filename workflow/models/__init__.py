@@ -5,13 +5,14 @@ happened to which case. Cases change only through workflow.service, which compar
 Importing this package registers every table on SQLModel.metadata (Alembic relies on that).
 """
 
-from workflow.models.access import ApiToken, CaseRead, IdempotencyRecord
+from workflow.models.access import AccountLock, ApiToken, CaseRead, IdempotencyRecord, SignInAttempt
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.rulesets import RulesetVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
 
 __all__ = [
+    "AccountLock",
     "ApiToken",
     "Assessment",
     "Case",
@@ -23,6 +24,7 @@ __all__ = [
     "Hub",
     "IdempotencyRecord",
     "RulesetVersion",
+    "SignInAttempt",
     "Timer",
     "Unit",
     "User",
