@@ -7,7 +7,7 @@ is logged, and admins read the log at /api/v1/admin/sign-ins.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
@@ -22,6 +22,7 @@ from api.views import Json, MeOut, TokenOut
 from workflow import accounts
 from workflow.db import utcnow
 from workflow.models import SignInAttempt
+from workflow.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -86,6 +87,11 @@ def client_address(request: Request) -> str | None:
 def throttle_of(request: Request) -> SignInThrottle:
     found: SignInThrottle = request.app.state.signin_throttle
     return found
+
+
+def policy_of(request: Request) -> accounts.Lockout:
+    settings: Settings = request.app.state.settings
+    return accounts.Lockout(after=settings.lockout_after, period=timedelta(minutes=settings.lockout_minutes))
 
 
 def seconds_until(moment: datetime) -> int:
@@ -163,6 +169,7 @@ def token(request: Request, session: SessionDep, form: Annotated[LoginForm, Depe
             ttl=request.app.state.token_ttl,
             channel="api",
             address=address,
+            policy=policy_of(request),
         )
     except accounts.AccountLocked as exc:
         return locked(exc)
@@ -231,6 +238,7 @@ def change_password(
             keep_token=token,
             channel="api",
             address=address,
+            policy=policy_of(request),
         )
     except accounts.AccountLocked as exc:
         return locked(exc)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep
-from api.routes.auth import client_address, seconds_until, throttle_of
+from api.routes.auth import client_address, policy_of, seconds_until, throttle_of
 from api.web import session as sessions
 from api.web.core import PostedForm, WebRoute, WebUser, redirect, render, text, when
 from workflow import accounts
@@ -95,6 +95,7 @@ def login(request: Request, session: SessionDep, form: PostedForm) -> Response:
             ttl=request.app.state.token_ttl,
             channel="web",
             address=address,
+            policy=policy_of(request),
         )
     except accounts.AccountLocked as exc:
         return _login_page(
@@ -201,6 +202,7 @@ def change_password(request: Request, session: SessionDep, who: WebUser, form: P
             keep_token=request.state.web_token,
             channel="web",
             address=address,
+            policy=policy_of(request),
         )
     except accounts.AccountLocked as exc:
         # The lock stops signing in, not this session; the person is told what happens next.
