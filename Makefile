@@ -47,6 +47,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/signin.py
+	$(BIN)/python bench/signin_cost.py
 
 clean:
 	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -313,7 +313,8 @@ def serve(
         _seed_demo(engine)
     handle = start_background_worker(engine, interval=get_settings().worker_interval) if worker else None
     try:
-        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+        # proxy_headers=False: the app believes X-Forwarded-* only from SCTAC_TRUSTED_PROXIES (api.app).
+        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         if handle is not None:
             handle.stop()
