@@ -30,16 +30,6 @@ from workflow.models import Hub
 from workflow.rulebook import active_rulebook
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
-FIELDS = (
-    "title",
-    "summary",
-    "target_type",
-    "target_name",
-    "themes",
-    "capabilities",
-    "tags",
-    "protective_marking",
-)
 
 
 def _form_page(
