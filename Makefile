@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache

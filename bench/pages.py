@@ -39,7 +39,7 @@ GOAL_MS = 300.0
 # (who, pages): the tasking chair and a hub supervisor see the most; an analyst and a requester the rest.
 PLAN: list[tuple[str, list[str]]] = [
     ("chair", ["/tasking", "/escalations", "/", "/dashboard"]),
-    ("sup.east", ["/tasking", "/escalations", "/escalations?hub=", "/"]),
+    ("sup.east", ["/tasking", "/tasking/hubs/EAST", "/escalations", "/escalations?hub=all", "/"]),
     ("analyst.1", ["/tasking", "/", "/cases"]),
     ("req.ne", ["/", "/requests", "/requests/new"]),
 ]

@@ -58,13 +58,15 @@ def list_escalations(
     limit: int = 100,
 ) -> list[EscalationItem]:
     """Escalations on cases `who` may see, in `statuses` (None: any), of `hub` if given, most urgent first."""
-    # The pending timers of one escalation are found through the (case_id, status) index.
+    # The escalation's timers still to come (a fired or cancelled timer is settled), found through its
+    # case's timers on the (case_id, status) index. Not `status == "pending"`: that equality leads SQLite
+    # to walk every pending timer in the (status, due_at) index for each escalation (0.4 s on the demo).
     next_step = (
         select(func.min(TIMER.c.due_at))
         .where(
             TIMER.c.case_id == ESCALATION.c.case_id,
-            TIMER.c.status == "pending",
             TIMER.c.escalation_id == ESCALATION.c.id,
+            TIMER.c.settled_at.is_(None),
         )
         .correlate(ESCALATION)
         .scalar_subquery()
