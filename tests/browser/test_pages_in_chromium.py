@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from tests.browser.server import Running, chromium, prepare, serve, why_skip
 from tests.browser.test_journey import shot
-from tests.factories import DEFAULT_DATA, request_data
+from tests.factories import DEFAULT_DATA, request_data, unchecked
 from tests.web.pages import PASSWORD
 from workflow import service
 
@@ -41,11 +41,15 @@ def _case(server: Running, *triggers: str) -> tuple[int, str]:
     """A North East request (it routes to the EAST hub) driven through `triggers` by the real service."""
     with Session(server.engine, expire_on_commit=False) as s:
         done = service.submit_case(
-            s, request=request_data(requesting_unit="NE", title=LONG_TITLE), actor="req.ne"
+            s, request=request_data(requesting_unit="NE", title=LONG_TITLE), by=unchecked("req.ne")
         )
         for trigger in triggers:
             done = service.fire(
-                s, case_id=done.case_id, trigger=trigger, actor="analyst.centre", data=DEFAULT_DATA[trigger]
+                s,
+                case_id=done.case_id,
+                trigger=trigger,
+                by=unchecked("analyst.centre"),
+                data=DEFAULT_DATA[trigger],
             )
         return done.case_id, done.reference
 

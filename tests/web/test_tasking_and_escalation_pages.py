@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from tests.factories import P1_CAPABILITY_D, morile_inputs
+from tests.factories import P1_CAPABILITY_D, morile_inputs, unchecked
 from tests.web.pages import add_cast, make_case, visitor
 from workflow import service
 from workflow.models import Escalation
@@ -22,7 +22,9 @@ P2_CAPABILITY_D = morile_inputs(harm=(3, 3, 3, 3, 0), scope=4, likelihood=5, vul
 def _escalate(engine: Engine, assessment: dict[str, Any], **request: Any) -> tuple[int, int, str]:
     made = make_case(engine, "submitted", **request)
     with Session(engine) as s:
-        service.fire(s, case_id=made.id, trigger="assess", actor="analyst1", data={"assessment": assessment})
+        service.fire(
+            s, case_id=made.id, trigger="assess", by=unchecked("analyst1"), data={"assessment": assessment}
+        )
         esc = s.execute(select(Escalation).where(col(Escalation.case_id) == made.id)).scalar_one()
         assert esc.id is not None
         return made.id, esc.id, made.reference
