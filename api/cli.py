@@ -235,12 +235,16 @@ def _describe(change: Any) -> str:
     parts = []
     if "reroute" in change.kinds:
         parts.append(f"route {change.route_from} -> {change.route_to}")
+    if "team" in change.kinds:
+        parts.append(f"team {change.team_from or 'none'} -> {change.team_to or 'none'}")
     if {"escalate", "de-escalate", "level"} & set(change.kinds):
         parts.append(f"escalation level {change.level_from or 0} -> {change.level_to or 0}")
     if "sla" in change.kinds:
         parts.append(f"SLA {change.sla_from} -> {change.sla_to}")
     if "review" in change.kinds:
         parts.append(f"review every {change.review_from} -> {change.review_to} days")
+    if "policy" in change.kinds:
+        parts.append("reminders, ladder or other policy")
     why = f"  (rules: {', '.join(change.rules_to)})" if change.rules_to else ""
     return f"{change.reference}: " + "; ".join(parts) + why
 
@@ -256,9 +260,14 @@ def rules_publish(
     from workflow import rulesets
 
     with cli_session() as session:
-        published = rulesets.publish(session, path=_rule_path(path), actor=actor, note=note)
-        applied = rulesets.apply_to_open_cases(session, actor=actor)
-    typer.echo(f"published {published.version}; {len(applied.changed)} open case(s) re-decided")
+        published, applied = rulesets.publish_and_apply(
+            session, path=_rule_path(path), actor=actor, note=note
+        )
+    typer.echo(f"published {published.version}; {len(applied.changes)} open case(s) re-decided")
+    for change in applied.changes:
+        typer.echo(f"  {_describe(change)}")
+    for reference, why in applied.errors:
+        typer.echo(f"{reference}: the new rules cannot decide it, left as it was: {why}", err=True)
     for reference in applied.conflicts:
         typer.echo(
             f"{reference} changed while the rules were applied; run publish again to include it", err=True
