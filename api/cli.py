@@ -13,7 +13,7 @@ from sqlmodel import Session
 from api import cli_demo, cli_worker
 from api.cli_support import cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
-from workflow import audit, lifecycle, queries, service
+from workflow import audit, lifecycle, localtime, queries, service
 from workflow.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -174,7 +174,7 @@ def case_history(key: Annotated[str, typer.Argument(help="reference or id")]) ->
         for ev in queries.history(session, case_id=case.id or 0):
             moved = f"{ev.from_state or '-'} -> {ev.to_state}"
             why = f"  ({ev.reason})" if ev.reason else ""
-            when = f"{ev.created_at:%Y-%m-%d %H:%M:%S}Z"
+            when = localtime.stamp(ev.created_at)
             typer.echo(f"{ev.seq:>3}  {when}  {ev.actor:<16} {ev.trigger:<10} {moved}{why}")
 
 
