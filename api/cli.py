@@ -13,7 +13,7 @@ from sqlmodel import Session
 from api import cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
-from workflow import audit, lifecycle, queries, refusals, service
+from workflow import audit, lifecycle, localtime, queries, refusals, service
 from workflow.principals import OPERATOR
 from workflow.settings import get_settings
 
@@ -174,7 +174,7 @@ def case_history(key: Annotated[str, typer.Argument(help="reference or id")]) ->
         for ev in queries.history(session, case_id=case.id or 0):
             moved = f"{ev.from_state or '-'} -> {ev.to_state}"
             why = f"  ({ev.reason})" if ev.reason else ""
-            when = f"{ev.created_at:%Y-%m-%d %H:%M:%S}Z"
+            when = localtime.stamp(ev.created_at)
             typer.echo(f"{ev.seq:>3}  {when}  {ev.actor:<16} {ev.trigger:<10} {moved}{why}")
 
 
@@ -249,12 +249,16 @@ def _describe(change: Any) -> str:
     parts = []
     if "reroute" in change.kinds:
         parts.append(f"route {change.route_from} -> {change.route_to}")
+    if "team" in change.kinds:
+        parts.append(f"team {change.team_from or 'none'} -> {change.team_to or 'none'}")
     if {"escalate", "de-escalate", "level"} & set(change.kinds):
         parts.append(f"escalation level {change.level_from or 0} -> {change.level_to or 0}")
     if "sla" in change.kinds:
         parts.append(f"SLA {change.sla_from} -> {change.sla_to}")
     if "review" in change.kinds:
         parts.append(f"review every {change.review_from} -> {change.review_to} days")
+    if "policy" in change.kinds:
+        parts.append("reminders, ladder or other policy")
     why = f"  (rules: {', '.join(change.rules_to)})" if change.rules_to else ""
     return f"{change.reference}: " + "; ".join(parts) + why
 
@@ -270,9 +274,14 @@ def rules_publish(
     from workflow import rulesets
 
     with cli_session() as session:
-        published = rulesets.publish(session, path=_rule_path(path), actor=actor, note=note)
-        applied = rulesets.apply_to_open_cases(session, actor=actor)
-    typer.echo(f"published {published.version}; {len(applied.changed)} open case(s) re-decided")
+        published, applied = rulesets.publish_and_apply(
+            session, path=_rule_path(path), actor=actor, note=note
+        )
+    typer.echo(f"published {published.version}; {len(applied.changes)} open case(s) re-decided")
+    for change in applied.changes:
+        typer.echo(f"  {_describe(change)}")
+    for reference, why in applied.errors:
+        typer.echo(f"{reference}: the new rules cannot decide it, left as it was: {why}", err=True)
     for reference in applied.conflicts:
         typer.echo(
             f"{reference} changed while the rules were applied; run publish again to include it", err=True

@@ -84,6 +84,28 @@ class Calendar:
                 left -= room
             at = next_midnight
 
+    def add_days(self, start: datetime, days: int) -> datetime:
+        """`days` calendar days on from `start` at the same London wall-clock time: a review set at
+        11:07 in summer for 14 days on falls due at 11:07 after the clocks go back, not 10:07."""
+        return self._instant(self._local(start) + timedelta(days=days))
+
+    def shift(self, start: datetime, amount: int, unit: str) -> datetime:
+        """`start` moved by a rule's duration (negative to go back): hours are elapsed time; days and
+        working days are counted on the London calendar and keep the wall-clock time."""
+        if unit == "hours":
+            return start + timedelta(hours=amount)
+        if unit == "days":
+            return self.add_days(start, amount)
+        if unit == "working_days":
+            if amount >= 0:
+                return self.advance(start, amount * DAY, working=True)
+            local, left = self._local(start), -amount
+            while left:
+                local -= timedelta(days=1)
+                left -= self.is_working_day(local.date())
+            return self._instant(local)
+        raise ValueError(f"unknown duration unit {unit!r}; one of {', '.join(UNITS)}")
+
     @staticmethod
     def seconds(amount: float, unit: str) -> float:
         if unit == "hours":

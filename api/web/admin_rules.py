@@ -131,13 +131,19 @@ def rules_action(
             )
         try:
             with lock:
-                published = rulesets.publish(session, path=root, actor=who.username, note=note or None)
-                applied = rulesets.apply_to_open_cases(session, actor=who.username)
+                published, applied = rulesets.publish_and_apply(
+                    session, path=root, actor=who.username, note=note or None
+                )
         except RulesInvalid as exc:  # the files changed under us between check and publish: say so
             problems = [Problem("error", "", 0, 0, "", line) for line in exc.lines]
             return _page(request, session, files=files, problems=problems, checked=True, status=422)
     return _page(
         request,
         session,
-        published={"version": published.version, "changed": applied.changed, "conflicts": applied.conflicts},
+        published={
+            "version": published.version,
+            "changed": applied.changed,
+            "conflicts": applied.conflicts,
+            "errors": applied.errors,
+        },
     )

@@ -61,8 +61,10 @@ def test_case_list_filters_and_pages(engine: Engine) -> None:
     assert made[0].reference in second.text and "First page" in second.text
     only = v.get("/cases?state=assessed")
     assert assessed.reference in only.text and made[0].reference not in only.text
-    # Nonsense filters are ignored, not a server error.
-    assert v.get("/cases?state=nonsense&hub=%00&sort=bogus").status_code == 200
+    # Nonsense filters are not a server error, nor silently ignored: the page says what is wrong (issue 12).
+    nonsense = v.get("/cases?state=nonsense&hub=%00&sort=bogus")
+    assert nonsense.status_code == 422 and 'id="search-problems"' in nonsense.text
+    assert "There is no state \u201cnonsense\u201d." in nonsense.text
 
 
 def test_another_units_case_is_a_404_page(engine: Engine) -> None:
