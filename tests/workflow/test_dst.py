@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, request_data
+from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, request_data, unchecked
 from workflow import localtime, queries, service, timers
 from workflow.calendar import calendar_for
 from workflow.models import Escalation, Timer
@@ -40,14 +40,18 @@ def test_days_keep_the_wall_clock_time_across_both_clock_changes() -> None:
 
 
 def test_a_review_tasked_in_summer_is_due_and_told_at_the_same_local_time(session: Session) -> None:
-    done = service.submit_case(session, request=request_data(), actor="ds.ne", now=london(2026, 10, 5, 9))
+    done = service.submit_case(
+        session, request=request_data(), by=unchecked("ds.ne"), now=london(2026, 10, 5, 9)
+    )
     for trigger, when in (
         ("assess", london(2026, 10, 6, 10)),
         ("prioritise", london(2026, 10, 7, 10)),
         ("task", london(2026, 10, 12, 11, 7)),
     ):
         data = {"assessment": P1_CAPABILITY_D} if trigger == "assess" else DEFAULT_DATA[trigger]
-        service.fire(session, case_id=done.case_id, trigger=trigger, actor="chair", data=data, now=when)
+        service.fire(
+            session, case_id=done.case_id, trigger=trigger, by=unchecked("chair"), data=data, now=when
+        )
     case = queries.get_case(session, case_id=done.case_id)
     assert case.review_due_at is not None
     assert wall(case.review_due_at) == (2026, 10, 26, 11, 7)  # P1: 14 days, same time on the wall

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tests.conftest import GOLDEN
-from tests.factories import DEFAULT_DATA, case_in
+from tests.factories import DEFAULT_DATA, case_in, unchecked
 from workflow import queries, rulesets, service
 from workflow.settings import get_settings
 from workflow.tables import CASE
@@ -56,13 +56,13 @@ def caseload(session: Session) -> dict[str, dict[str, str]]:
         session,
         case_id=waiting.case_id,
         trigger="await_information",
-        actor="analyst1",
+        by=unchecked("analyst1"),
         data=DEFAULT_DATA["await_information"],
     )
     made[waiting.reference] = {"state": "submitted", "kind": "knife"}
     deferred = case_in(session, "assessed", **KNIFE)
     service.fire(
-        session, case_id=deferred.case_id, trigger="defer", actor="chair", data=DEFAULT_DATA["defer"]
+        session, case_id=deferred.case_id, trigger="defer", by=unchecked("chair"), data=DEFAULT_DATA["defer"]
     )
     made[deferred.reference] = {"state": "assessed", "kind": "knife"}
     closed = case_in(session, "closed", **KNIFE)  # not open: neither previewed nor touched
@@ -97,7 +97,7 @@ def test_publishing_does_exactly_what_the_preview_said(session: Session, candida
     )
     assert rows(session) == before  # a preview changes nothing
 
-    published, applied = rulesets.publish_and_apply(session, path=candidate, actor="admin")
+    published, applied = rulesets.publish_and_apply(session, path=candidate, by=unchecked("admin"))
     assert applied.conflicts == [] and applied.errors == []
     assert applied.changes == preview.changes  # the same cases, the same changes, in the same order
 
