@@ -85,6 +85,15 @@ def label(value: Any) -> str:
     return str(value).replace("_", " ") if value is not None else "—"
 
 
+def field_label(name: str) -> str:
+    """A form field as staff call it: 'assessment.harm.physical' -> 'physical harm'."""
+    parts = name.removeprefix("assessment.").split(".")
+    if len(parts) == 2 and parts[0] in ("harm", "intelligence"):
+        noun = "harm" if parts[0] == "harm" else "intelligence grading"
+        return f"{label(parts[1])} {noun}" if parts[0] == "harm" else f"{noun}: {label(parts[1])}"
+    return label(" ".join(parts))
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -93,7 +102,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, duration=duration, relative=relative, label=label)
+    env.filters.update(when=when, duration=duration, relative=relative, label=label, field_label=field_label)
     env.globals.update(markings=MARKINGS)
     return env
 

@@ -141,6 +141,21 @@ def test_bad_assessment_keeps_values_and_puts_errors_beside_fields(engine: Engin
     assert version_of(engine, made.id) == (1, "submitted")
 
 
+def test_an_incomplete_preview_names_what_is_missing(engine: Engine) -> None:
+    """Issue 12 item 16: the preview says which fields are missing, in the form's own words."""
+    add_cast(engine)
+    made = make_case(engine, "submitted")
+    v = visitor(engine, "analyst.centre")
+    partial = {
+        k: v for k, v in MORILE_FORM.items() if k not in ("assessment.harm.financial", "assessment.scope")
+    }
+    answer = v.client.post(f"/cases/{made.id}/score-preview", data=partial, headers={"X-CSRF-Token": v.csrf})
+    assert answer.status_code == 422
+    html = answer.json()["html"]
+    assert "To see the score, complete:" in html and "financial harm" in html and "scope" in html
+    assert "physical harm" not in html
+
+
 def test_live_preview_endpoint_scores_without_storing(engine: Engine) -> None:
     add_cast(engine)
     made = make_case(engine, "submitted")
