@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_demo, cli_worker
+from api import cli_audit, cli_demo, cli_worker
 from api.cli_support import cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
-from workflow import audit, lifecycle, queries, service
+from workflow import lifecycle, queries, service
 from workflow.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -29,6 +29,7 @@ app.add_typer(user_app, name="user")
 app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 cli_worker.register(app)
+cli_audit.register(audit_app)
 
 
 @db_app.command("upgrade")
@@ -176,20 +177,6 @@ def case_history(key: Annotated[str, typer.Argument(help="reference or id")]) ->
             why = f"  ({ev.reason})" if ev.reason else ""
             when = f"{ev.created_at:%Y-%m-%d %H:%M:%S}Z"
             typer.echo(f"{ev.seq:>3}  {when}  {ev.actor:<16} {ev.trigger:<10} {moved}{why}")
-
-
-@audit_app.command("verify")
-@guarded
-def audit_verify() -> None:
-    """Recompute every case's hash chain; exit 1 naming each broken event."""
-    with cli_session() as session:
-        report = audit.verify(session)
-    for brk in report.breaks:
-        typer.echo(f"BROKEN {brk}", err=True)
-    summary = f"{report.cases} cases, {report.events} events checked"
-    if not report.ok:
-        raise fail(f"audit failed: {len(report.breaks)} broken chain(s); {summary}")
-    typer.echo(f"audit ok: {summary}")
 
 
 def _rule_path(path: Path) -> Path:
