@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
+from workflow.checkpoints import checkpoint_path
 from workflow.db import make_engine
 from workflow.migrate import upgrade
 from workflow.models import User
@@ -93,6 +94,10 @@ def migrated_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 def _wipe(engine: Engine) -> None:
+    # The database's audit checkpoint (beside a SQLite file) describes the rows being wiped.
+    checkpoint = checkpoint_path(database_url=engine.url)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
     existing = set(inspect(engine).get_table_names())
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name in existing]
     with engine.begin() as conn:

@@ -99,6 +99,17 @@ def _chain_break(ref: str, cid: int, events: Sequence[Any], key: ChainKey) -> Ch
     for expected_seq, ev in enumerate(events, start=1):
         if ev.seq != expected_seq:
             return ChainBreak(ref, cid, expected_seq, None, f"event missing (next stored is {ev.seq})")
+        # Contents before the link: an altered row is named as altered, not as a broken link.
+        fields = _fields(ev)
+        if event_hash(**fields, key=key) != ev.hash:
+            if unkeyed_event_hash(**fields) == ev.hash:
+                problem = (
+                    "hashed without the chain key (forged with the public hash function, or written"
+                    " by code older than migration 0008)"
+                )
+            else:
+                problem = "contents do not match its hash (row altered)"
+            return ChainBreak(ref, cid, ev.seq, ev.id, problem)
         if ev.prev_hash != prev:
             return ChainBreak(
                 ref, cid, ev.seq, ev.id, "previous-hash link broken (an event was removed or moved)"
@@ -120,16 +131,6 @@ def _chain_break(ref: str, cid: int, events: Sequence[Any], key: ChainKey) -> Ch
                 ev.id,
                 f"{ev.trigger} from {ev.from_state} to {ev.to_state} is not in the lifecycle",
             )
-        fields = _fields(ev)
-        if event_hash(**fields, key=key) != ev.hash:
-            if unkeyed_event_hash(**fields) == ev.hash:
-                problem = (
-                    "hashed without the chain key: forged with the public hash function, or written by"
-                    " a process without the key (row forged)"
-                )
-            else:
-                problem = "contents do not match its hash (row altered)"
-            return ChainBreak(ref, cid, ev.seq, ev.id, problem)
         wrong = [k for k, v in facts_of(ev.trigger, ev.payload).items() if getattr(ev, k) != v]
         if wrong:
             return ChainBreak(
@@ -393,7 +394,11 @@ def case_chain_status(
     `checkpoint_file` defaults to the configured checkpoint (parsed once per version of the file).
     """
     key = key or chain_key()
-    path = checkpoint_file if checkpoint_file is not None else checkpoint_path()
+    path = (
+        checkpoint_file
+        if checkpoint_file is not None
+        else checkpoint_path(database_url=session.get_bind().engine.url)
+    )
     checkpoint, checkpoint_problem = _load_checkpoint(path, key)
     case = session.execute(select(*_CASE_COLUMNS).where(CASE.c.id == case_id)).mappings().first()
     events = list(session.execute(select(EVENT).where(EVENT.c.case_id == case_id).order_by(EVENT.c.seq)))

@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from workflow.errors import ConfigError
 from workflow.settings import Settings, get_settings
@@ -150,7 +150,7 @@ def unkeyed_event_hash(
     return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
 
 
-def sqlite_sibling(database_url: str, suffix: str) -> Path | None:
+def sqlite_sibling(database_url: str | URL, suffix: str) -> Path | None:
     """`<database file><suffix>` for a SQLite file database; None for PostgreSQL or in-memory SQLite."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy.engine import URL
 from sqlmodel import Session
 
 from workflow.chain import ChainKey, chain_key, sqlite_sibling
@@ -118,12 +119,17 @@ def head_problem(
     return None
 
 
-def checkpoint_path(settings: Settings | None = None) -> Path | None:
-    """Where checkpoints are kept: the setting, else beside a SQLite database, else nowhere."""
+def checkpoint_path(
+    settings: Settings | None = None, *, database_url: str | URL | None = None
+) -> Path | None:
+    """Where checkpoints are kept: the setting, else beside the SQLite database, else nowhere.
+
+    `database_url` names the database in hand (a session's bind) when it may not be the configured one.
+    """
     settings = settings or get_settings()
     if settings.checkpoint_path is not None:
         return settings.checkpoint_path
-    return sqlite_sibling(settings.database_url, SUFFIX)
+    return sqlite_sibling(database_url if database_url is not None else settings.database_url, SUFFIX)
 
 
 def _signed_part(doc: dict[str, Any]) -> bytes:
@@ -302,7 +308,7 @@ def checkpoint_if_due(session: Session, *, now: datetime | None = None) -> Check
     the worker must keep delivering; it logs the refusal, and `sctac audit verify` names the loss.
     """
     settings = get_settings()
-    path = checkpoint_path(settings)
+    path = checkpoint_path(settings, database_url=session.get_bind().engine.url)
     if path is None:
         return None
     at = now or utcnow()
