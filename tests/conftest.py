@@ -26,9 +26,9 @@ from workflow.models import User
 from workflow.reference import sync_reference
 from workflow.rulebook import Rulebook, get_rulebook
 
-# One chain key for the whole run (workflow/chain.py), inherited by every `sctac` the tests start, so
+# One fixed chain key for the whole run (workflow/chain.py), inherited by every `sctac` the tests start, so
 # events written in-process and audits run in a subprocess agree, and no key file lands in the checkout.
-os.environ.setdefault("SCTAC_CHAIN_KEY", "test-chain-key-" + "k" * 32)
+os.environ["SCTAC_CHAIN_KEY"] = "test-chain-key-" + "k" * 32
 
 PG_URL = os.environ.get("SCTAC_TEST_DATABASE_URL")
 PG_SKIP = (
