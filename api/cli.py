@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_demo, cli_worker
+from api import cli_audit, cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
-from workflow import audit, lifecycle, localtime, queries, refusals, service
+from workflow import lifecycle, localtime, queries, refusals, service
 from workflow.principals import OPERATOR
 from workflow.settings import get_settings
 
@@ -30,6 +30,7 @@ app.add_typer(user_app, name="user")
 app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 cli_worker.register(app)
+cli_audit.register(audit_app)
 
 
 @db_app.command("upgrade")
@@ -190,20 +191,6 @@ def audit_refusals(
         for r in rows:
             on = f" case {r.case_id}" if r.case_id is not None else ""
             typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}  {r.username:<16} {r.action}{on}  {r.kind}: {r.detail}")
-
-
-@audit_app.command("verify")
-@guarded
-def audit_verify() -> None:
-    """Recompute every case's hash chain; exit 1 naming each broken event."""
-    with cli_session() as session:
-        report = audit.verify(session)
-    for brk in report.breaks:
-        typer.echo(f"BROKEN {brk}", err=True)
-    summary = f"{report.cases} cases, {report.events} events checked"
-    if not report.ok:
-        raise fail(f"audit failed: {len(report.breaks)} broken chain(s); {summary}")
-    typer.echo(f"audit ok: {summary}")
 
 
 def _rule_path(path: Path) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse as parse_rate
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -113,6 +113,22 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    # The audit (workflow/chain.py, workflow/checkpoints.py). The chain key: the key itself, or a file
+    # holding it; with neither, a SQLite database gets `<database>.chain-key` beside it on first use.
+    chain_key: SecretStr | None = None
+    chain_key_file: Path | None = None
+    # Signed checkpoints of every chain head, outside the database; default `<database>.checkpoint`
+    # beside a SQLite database (none for PostgreSQL unless set). The worker writes one this often.
+    checkpoint_path: Path | None = None
+    checkpoint_interval: float = Field(default=3600.0, gt=0)
+
+    @field_validator("chain_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("the chain key must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
 
 
 def load_settings() -> Settings:

@@ -1,7 +1,7 @@
 """sign-in log and account lock-out counters (issue 12)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 10:00:00.000000
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import workflow.db
 
 
 revision: str = '0009'
-down_revision: Union[str, None] = '0007'
+down_revision: Union[str, None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
