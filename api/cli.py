@@ -298,10 +298,12 @@ def serve(
 
     from api.app import create_app
     from notifications.worker import start_background_worker
+    from workflow.chain import chain_key
     from workflow.migrate import upgrade
     from workflow.reference import sync_reference
 
     engine = engine_from_settings()
+    chain_key()  # a missing or unreadable chain key stops the start, not the first write
     upgrade(engine)
     with Session(engine) as session:
         sync_reference(session)

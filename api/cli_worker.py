@@ -44,7 +44,10 @@ def run_worker(
     """Fire due timers, turn case events into deliveries and send them; stops cleanly on SIGTERM/SIGINT."""
     import logging
 
+    from workflow.chain import chain_key
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    chain_key()  # a missing or unreadable chain key stops the start, not the first write
     raise typer.Exit(worker.serve(once=once, interval=interval))
 
 

@@ -36,6 +36,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from workflow import localtime
 from workflow.chain import GENESIS, ChainKey, chain_key, event_hash, unkeyed_event_hash
 from workflow.checkpoints import Checkpoint, CheckpointInvalid, checkpoint_path, head_problem, read_checkpoint
 from workflow.facts import facts_of
@@ -375,7 +376,7 @@ class ChainStatus:
     def summary(self) -> str:
         if self.ok:
             anchored = (
-                f", and it matches the audit checkpoint of {self.checkpoint_at:%d %b %Y %H:%M} UTC"
+                f", and it matches the audit checkpoint of {localtime.moment(self.checkpoint_at)}"
                 if self.checkpoint_at
                 else ""
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -285,3 +286,17 @@ def test_escalation_shows_on_the_case_with_its_rules(engine: Engine) -> None:
     page = visitor(engine, "sup.centre").get(f"/cases/{made.id}")
     assert "weak-position-on-high-band" in page.text and "needs regional support decision" in page.text
     assert "Pending timers" in page.text and "ladder" in page.text
+
+
+def test_the_case_page_shows_whether_its_history_verifies(engine: Engine) -> None:
+    """Issue 12 item 23: a tampered event is not shown as if nothing were wrong."""
+    add_cast(engine)
+    made = make_case(engine, "assessed")
+    v = visitor(engine, "analyst.centre")
+    assert "History verified: all 2 events are sealed and linked" in v.get(f"/cases/{made.id}").text
+    with engine.begin() as conn:  # a hand edit of the database, as someone with write access might make
+        conn.execute(
+            text("UPDATE case_event SET reason = 'edited' WHERE case_id = :c AND seq = 2"), {"c": made.id}
+        )
+    page = v.get(f"/cases/{made.id}").text
+    assert "does not verify" in page and "Event 2:" in page
