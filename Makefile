@@ -47,6 +47,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/signin.py
+	$(BIN)/python bench/signin_cost.py
+	$(BIN)/python bench/pages_demo.py
 
 clean:
 	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache

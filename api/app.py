@@ -1,26 +1,103 @@
-"""The FastAPI application: JSON API under /api/v1, health at /healthz, docs at /docs."""
+"""The FastAPI application: JSON API under /api/v1, health at /healthz, docs at /docs.
+
+/docs is Swagger UI served from this server's own copy (the `swagger-ui-bundle` package: the centre's
+network has no internet, so never a CDN), under a Content-Security-Policy that admits only this server
+and the hashes of the page's own inline scripts. ReDoc is not served: no maintained package bundles it.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import threading
 from contextlib import nullcontext
 from datetime import timedelta
+from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from swagger_ui_bundle import swagger_ui_path
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import problems, web
-from api.middleware import RequestGuard
+from api.middleware import RequestGuard, SecurityHeaders
 from api.routes import admin, auth, cases, escalations, reports
+from api.throttle import SignInThrottle
 from workflow.accounts import TOKEN_TTL
 from workflow.db import make_engine
-from workflow.settings import get_settings
+from workflow.settings import Settings, get_settings
+
+DOCS_ASSETS = "/docs/assets"
+# The only files of the bundle /docs needs; the rest (its demo index page among them) stay unserved.
+SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-def create_app(*, engine: Engine | None = None, token_ttl: timedelta = TOKEN_TTL) -> FastAPI:
+def docs_csp(html: str) -> str:
+    """A CSP for a docs page: this server only, plus the hash of each inline script the page holds.
+    Swagger UI sets style attributes from script, hence 'unsafe-inline' for styles (never scripts)."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def _install_docs(app: FastAPI) -> None:
+    swagger = get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json",
+        title="sctac API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        # Swagger UI would otherwise send the document to a public validator for its badge.
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": False},
+    ).body
+    redirect = get_swagger_ui_oauth2_redirect_html().body
+    headers = {"Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+    pages = {"docs": bytes(swagger).decode(), "redirect": bytes(redirect).decode()}
+    policies = {name: docs_csp(html) for name, html in pages.items()}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(pages["docs"], headers={"Content-Security-Policy": policies["docs"], **headers})
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def docs_redirect() -> HTMLResponse:
+        csp = policies["redirect"]
+        return HTMLResponse(pages["redirect"], headers={"Content-Security-Policy": csp, **headers})
+
+    @app.get(DOCS_ASSETS + "/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        media = SWAGGER_FILES.get(name)
+        if media is None:
+            return problems.problem(404, "Not found", "no such documentation file", "http")
+        return FileResponse(
+            Path(swagger_ui_path) / name, media_type=media, headers={"Cache-Control": "public, max-age=86400"}
+        )
+
+
+def create_app(
+    *, engine: Engine | None = None, token_ttl: timedelta = TOKEN_TTL, settings: Settings | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         title="sctac",
         version="0.1.0",
         description=(
@@ -30,20 +107,30 @@ def create_app(*, engine: Engine | None = None, token_ttl: timedelta = TOKEN_TTL
             "when you change it."
         ),
     )
-    app.state.engine = engine or make_engine(get_settings().database_url)
+    app.state.engine = engine or make_engine(settings.database_url)
     app.state.token_ttl = token_ttl
+    app.state.settings = settings
+    app.state.secure_cookies = settings.secure_cookies
+    app.state.signin_throttle = SignInThrottle.from_settings(settings)
     # SQLite has one writer at a time and makes the others poll with growing sleeps (busy_timeout), which
     # under load turns a 5 ms write into a 500 ms one. Queueing this process's writers on a lock hands
     # the database over without sleeping; PostgreSQL needs no such thing (row locks).
     app.state.write_lock = threading.Lock() if app.state.engine.dialect.name == "sqlite" else nullcontext()
     problems.install(app)
     app.add_middleware(RequestGuard, engine_of=lambda: app.state.engine)
+    app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxy_list:
+        # Added last, so outermost: everything inside sees the forwarded client and scheme, and only
+        # when the connection comes from a listed proxy (anyone else's X-Forwarded-* is ignored).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.include_router(auth.router)
+    app.include_router(auth.admin)
     app.include_router(cases.router)
     app.include_router(admin.router)
     app.include_router(escalations.router)
     app.include_router(reports.router)
     web.install(app)
+    _install_docs(app)
 
     # The problem body's schema, referenced by every route's error responses.
     def openapi() -> dict[str, object]:

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_demo, cli_worker
+from api import cli_audit, cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
-from workflow import audit, lifecycle, queries, refusals, service
+from workflow import lifecycle, localtime, queries, refusals, service
 from workflow.principals import OPERATOR
 from workflow.settings import get_settings
 
@@ -30,6 +30,7 @@ app.add_typer(user_app, name="user")
 app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 cli_worker.register(app)
+cli_audit.register(audit_app)
 
 
 @db_app.command("upgrade")
@@ -174,7 +175,7 @@ def case_history(key: Annotated[str, typer.Argument(help="reference or id")]) ->
         for ev in queries.history(session, case_id=case.id or 0):
             moved = f"{ev.from_state or '-'} -> {ev.to_state}"
             why = f"  ({ev.reason})" if ev.reason else ""
-            when = f"{ev.created_at:%Y-%m-%d %H:%M:%S}Z"
+            when = localtime.stamp(ev.created_at)
             typer.echo(f"{ev.seq:>3}  {when}  {ev.actor:<16} {ev.trigger:<10} {moved}{why}")
 
 
@@ -190,20 +191,6 @@ def audit_refusals(
         for r in rows:
             on = f" case {r.case_id}" if r.case_id is not None else ""
             typer.echo(f"{r.at:%Y-%m-%d %H:%M:%S}  {r.username:<16} {r.action}{on}  {r.kind}: {r.detail}")
-
-
-@audit_app.command("verify")
-@guarded
-def audit_verify() -> None:
-    """Recompute every case's hash chain; exit 1 naming each broken event."""
-    with cli_session() as session:
-        report = audit.verify(session)
-    for brk in report.breaks:
-        typer.echo(f"BROKEN {brk}", err=True)
-    summary = f"{report.cases} cases, {report.events} events checked"
-    if not report.ok:
-        raise fail(f"audit failed: {len(report.breaks)} broken chain(s); {summary}")
-    typer.echo(f"audit ok: {summary}")
 
 
 def _rule_path(path: Path) -> Path:
@@ -249,12 +236,16 @@ def _describe(change: Any) -> str:
     parts = []
     if "reroute" in change.kinds:
         parts.append(f"route {change.route_from} -> {change.route_to}")
+    if "team" in change.kinds:
+        parts.append(f"team {change.team_from or 'none'} -> {change.team_to or 'none'}")
     if {"escalate", "de-escalate", "level"} & set(change.kinds):
         parts.append(f"escalation level {change.level_from or 0} -> {change.level_to or 0}")
     if "sla" in change.kinds:
         parts.append(f"SLA {change.sla_from} -> {change.sla_to}")
     if "review" in change.kinds:
         parts.append(f"review every {change.review_from} -> {change.review_to} days")
+    if "policy" in change.kinds:
+        parts.append("reminders, ladder or other policy")
     why = f"  (rules: {', '.join(change.rules_to)})" if change.rules_to else ""
     return f"{change.reference}: " + "; ".join(parts) + why
 
@@ -270,9 +261,14 @@ def rules_publish(
     from workflow import rulesets
 
     with cli_session() as session:
-        published = rulesets.publish(session, path=_rule_path(path), actor=actor, note=note)
-        applied = rulesets.apply_to_open_cases(session, actor=actor)
-    typer.echo(f"published {published.version}; {len(applied.changed)} open case(s) re-decided")
+        published, applied = rulesets.publish_and_apply(
+            session, path=_rule_path(path), actor=actor, note=note
+        )
+    typer.echo(f"published {published.version}; {len(applied.changes)} open case(s) re-decided")
+    for change in applied.changes:
+        typer.echo(f"  {_describe(change)}")
+    for reference, why in applied.errors:
+        typer.echo(f"{reference}: the new rules cannot decide it, left as it was: {why}", err=True)
     for reference in applied.conflicts:
         typer.echo(
             f"{reference} changed while the rules were applied; run publish again to include it", err=True
@@ -302,10 +298,12 @@ def serve(
 
     from api.app import create_app
     from notifications.worker import start_background_worker
+    from workflow.chain import chain_key
     from workflow.migrate import upgrade
     from workflow.reference import sync_reference
 
     engine = engine_from_settings()
+    chain_key()  # a missing or unreadable chain key stops the start, not the first write
     upgrade(engine)
     with Session(engine) as session:
         sync_reference(session)
@@ -313,7 +311,8 @@ def serve(
         _seed_demo(engine)
     handle = start_background_worker(engine, interval=get_settings().worker_interval) if worker else None
     try:
-        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+        # proxy_headers=False: the app believes X-Forwarded-* only from SCTAC_TRUSTED_PROXIES (api.app).
+        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         if handle is not None:
             handle.stop()

@@ -81,3 +81,39 @@ def user_list() -> None:
                 typer.echo(f"{u.username}\t{','.join(u.roles)}\t{where}\t{u.clearance}\t{state}")
 
     show()
+
+
+@user_app.command("unlock")
+def user_unlock(username: Annotated[str, typer.Argument()]) -> None:
+    """Release an account locked after repeated failed sign-ins, and clear its count of failures."""
+
+    @guarded
+    def unlock() -> None:
+        with cli_session() as session:
+            was_locked = accounts.unlock_user(session, username=username, by="operator (CLI)", channel="cli")
+        typer.echo(f"unlocked {username}" if was_locked else f"{username} was not locked; failures cleared")
+
+    unlock()
+
+
+@user_app.command("sign-ins")
+def user_sign_ins(
+    user: Annotated[str | None, typer.Option("--user", help="only this name")] = None,
+    outcome: Annotated[str | None, typer.Option(help="ok, failed, locked or throttled")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many, newest first")] = 50,
+) -> None:
+    """The sign-in log: sign-ins, failures, refusals, password changes and unlocks, newest first."""
+    if outcome is not None and outcome not in ("ok", "failed", "locked", "throttled"):
+        raise fail(f"--outcome: expected ok, failed, locked or throttled, got {outcome!r}")
+
+    @guarded
+    def show() -> None:
+        with cli_session() as session:
+            rows = accounts.sign_in_log(session, username=user, outcome=outcome, limit=limit)
+        for r in rows:
+            typer.echo(
+                f"{r.at.isoformat(timespec='seconds')}\t{r.username}\t{r.action}\t{r.outcome}\t"
+                f"{r.channel}\t{r.address or '-'}\t{r.reason or ''}"
+            )
+
+    show()

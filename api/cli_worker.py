@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from notifications import delivery, subscriptions, worker
 from notifications.models import DeliveryStatus
+from workflow import localtime
 from workflow.db import make_engine
 from workflow.errors import DomainError
 from workflow.settings import get_settings
@@ -43,7 +44,10 @@ def run_worker(
     """Fire due timers, turn case events into deliveries and send them; stops cleanly on SIGTERM/SIGINT."""
     import logging
 
+    from workflow.chain import chain_key
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    chain_key()  # a missing or unreadable chain key stops the start, not the first write
     raise typer.Exit(worker.serve(once=once, interval=interval))
 
 
@@ -59,7 +63,8 @@ def deliveries_list(
         rows = delivery.list_deliveries(session, status=status, case_id=case, limit=limit)
     typer.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries")
     for d in rows:
-        when = f"next {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.status == DeliveryStatus.FAILED else ""
+        retry = d.next_attempt_at if d.status == DeliveryStatus.FAILED else None
+        when = f"next {localtime.stamp(retry)}" if retry is not None else ""
         error = f"  {d.last_error.splitlines()[0]}" if d.last_error else ""
         typer.echo(
             f"{d.id}\t{d.status}\t{d.channel}\t{d.recipient}\tevent {d.event_id}\t{d.kind}\t"

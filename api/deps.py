@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -38,15 +37,6 @@ def write_session(request: Request) -> Iterator[Session]:
 
 # For routes that change something: the service call inside commits; the lock is released afterwards.
 WriteSession = Annotated[Session, Depends(write_session)]
-
-
-def writer(request: Request) -> AbstractContextManager[Any]:
-    """Hold while a service function writes (see create_app: serialises SQLite writers in-process)."""
-    lock: AbstractContextManager[Any] = request.app.state.write_lock
-    return lock
-
-
-Writer = Annotated[AbstractContextManager[Any], Depends(writer)]
 
 
 def current_user(session: SessionDep, token: Annotated[str | None, Depends(bearer)]) -> Principal:

@@ -1,4 +1,5 @@
-"""ASGI middleware in front of every route: a request-size limit, and Idempotency-Key on POST.
+"""ASGI middleware in front of every route: a request-size limit, Idempotency-Key on POST, and the
+security headers every response carries.
 
 Written as plain ASGI (not BaseHTTPMiddleware) so the body is read once, replayed to the route, and the
 response can be captured and stored before the client sees it: a retry that arrives after the client
@@ -14,7 +15,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 
 from api.deps import TOKEN_URL
 from api.problems import domain_problem, problem
@@ -173,3 +174,29 @@ async def _send_stored(send: Send, stored: idempotency.Stored) -> None:
     headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
     await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class SecurityHeaders:
+    """Headers every response needs whatever route made it: `nosniff` everywhere, and `no-store` on the
+    API, whose answers carry case data and tokens that no browser or proxy cache should keep. A route
+    that sets its own Cache-Control keeps it (pages set theirs, docs assets may be cached)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        api = path.startswith("/api/") or path in ("/healthz", "/openapi.json")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if api:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

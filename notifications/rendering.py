@@ -52,8 +52,10 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, UndefinedEr
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from workflow import localtime
+
 TEMPLATE_DIR = Path(__file__).with_name("templates")
-DEFAULT_TIMEZONE = "Europe/London"
+DEFAULT_TIMEZONE = localtime.ZONE_NAME
 MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE")
 KINDS = frozenset(
     {
@@ -144,15 +146,12 @@ class Renderer:
         return RenderedMessage(subject=subject, text=text, html=html)
 
     def _format_when(self, value: Any) -> str:
-        moment = _as_datetime(value).astimezone(self._zone)
-        return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} {moment.tzname()}"
+        return localtime.moment(_as_datetime(value), self._zone)
 
     def _format_day(self, value: Any) -> str:
         if isinstance(value, date) and not isinstance(value, datetime):
-            day = value
-        else:
-            day = _as_datetime(value).astimezone(self._zone).date()
-        return f"{day:%a} {day.day} {day:%b %Y}"
+            return localtime.day(value)
+        return localtime.day(_as_datetime(value), self._zone)
 
 
 def _prepare(context: Mapping[str, Any]) -> dict[str, Any]:

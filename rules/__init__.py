@@ -26,7 +26,7 @@ from rules.model import (
     Unit,
 )
 from rules.morile import Matrix, Score, default_matrix, load_matrix, score
-from rules.preview import Preview, preview
+from rules.preview import CaseChange, Preview, Standing, compare, preview
 from rules.vocab import BANDS, band_rank, is_downgrade
 
 DEFAULT_RULESET_PATH = __import__("pathlib").Path(__file__).parent / "default"
@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_RULESET_PATH",
     "FACTS",
     "BackendUnavailable",
+    "CaseChange",
     "CheckResult",
     "CompiledRules",
     "Decisions",
@@ -61,10 +62,12 @@ __all__ = [
     "Score",
     "ScoreInputError",
     "SnoozeLimit",
+    "Standing",
     "Term",
     "Unit",
     "band_rank",
     "check",
+    "compare",
     "compile_rules",
     "default_matrix",
     "durable_available",

@@ -19,11 +19,16 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
+from workflow.checkpoints import checkpoint_path
 from workflow.db import make_engine
 from workflow.migrate import upgrade
 from workflow.models import User
 from workflow.reference import sync_reference
 from workflow.rulebook import Rulebook, get_rulebook
+
+# One fixed chain key for the whole run (workflow/chain.py), inherited by every `sctac` the tests start, so
+# events written in-process and audits run in a subprocess agree, and no key file lands in the checkout.
+os.environ["SCTAC_CHAIN_KEY"] = "test-chain-key-" + "k" * 32
 
 PG_URL = os.environ.get("SCTAC_TEST_DATABASE_URL")
 PG_SKIP = (
@@ -89,6 +94,10 @@ def migrated_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 def _wipe(engine: Engine) -> None:
+    # The database's audit checkpoint (beside a SQLite file) describes the rows being wiped.
+    checkpoint = checkpoint_path(database_url=engine.url)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
     existing = set(inspect(engine).get_table_names())
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name in existing]
     with engine.begin() as conn:

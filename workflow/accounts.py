@@ -21,22 +21,28 @@ from typing import Annotated, Any, cast
 from pwdlib import PasswordHash
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from workflow.access import MARKINGS, ROLES, Principal
 from workflow.db import utcnow
+from workflow.errors import AccountLocked as AccountLocked
 from workflow.errors import AlreadyExists as AlreadyExists
 from workflow.errors import FieldProblem, InvalidInput, NotFound
 from workflow.errors import NotAuthenticated as NotAuthenticated
-from workflow.models import ApiToken, Hub, Unit, User
+from workflow.models import AccountLock, ApiToken, Hub, SignInAttempt, Unit, User
 from workflow.schemas import Code, OneLine, parse
-from workflow.tables import TOKEN, USER
+from workflow.settings import get_settings
+from workflow.tables import TOKEN, USER, table_of
 
 # A shift and a half: long enough not to interrupt a working day, short enough that a lost laptop's
 # token dies overnight. Signing out or disabling the user ends it at once.
 TOKEN_TTL = timedelta(hours=12)
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+LOCK = table_of(AccountLock)
+LOG = table_of(SignInAttempt)
 
 
 @lru_cache(maxsize=1)
@@ -233,9 +239,22 @@ class Issued:
     expires_in: int
 
 
-def authenticate(session: Session, *, username: str, password: str) -> User:
-    """The user whose password this is, or NotAuthenticated: the same error and about the same time for
-    an unknown name, a wrong password, an account without a password and a disabled account."""
+@dataclass(frozen=True)
+class Lockout:
+    """After `after` consecutive failures a name is locked for `period` (or until an admin unlocks it)."""
+
+    after: int = 10
+    period: timedelta = timedelta(minutes=15)
+
+
+def lockout_policy() -> Lockout:
+    settings = get_settings()
+    return Lockout(after=settings.lockout_after, period=timedelta(minutes=settings.lockout_minutes))
+
+
+def _check_password(session: Session, username: str, password: str) -> tuple[User | None, str | None]:
+    """The user and None, or None and why not (for the admins' log only; callers say nothing of it).
+    Costs one KDF verification whatever the outcome, so a name's existence does not show in timing."""
     user = None
     if USERNAME.match(username):
         user = session.execute(select(User).where(col(User.username) == username)).scalars().first()
@@ -244,28 +263,165 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
         ok = hasher().verify(password, stored or _dummy_hash())
     except ValueError:  # a password the hasher cannot encode (lone surrogates): simply not a match
         ok = False
-    if not ok or stored is None or user is None or not user.active:
+    if user is None:
+        return None, "unknown user"
+    if stored is None:
+        return None, "account has no password"
+    if not ok:
+        return None, "wrong password"
+    if not user.active:
+        return None, "account disabled"
+    return user, None
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    """The user whose password this is, or NotAuthenticated: the same error and about the same time for
+    an unknown name, a wrong password, an account without a password and a disabled account."""
+    user, _ = _check_password(session, username, password)
+    if user is None:
         raise NotAuthenticated("wrong username or password, or the account is disabled")
     return user
+
+
+def _new_token(session: Session, username: str, ttl: timedelta, at: datetime) -> tuple[ApiToken, Issued]:
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=token_digest(token), username=username, created_at=at, expires_at=at + ttl)
+    session.add(row)
+    session.flush()
+    return row, Issued(token=token, expires_at=at + ttl, expires_in=int(ttl.total_seconds()))
 
 
 def issue_token(
     session: Session, *, username: str, ttl: timedelta = TOKEN_TTL, now: datetime | None = None
 ) -> Issued:
-    at = now or utcnow()
-    token = secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(token_hash=token_digest(token), username=username, created_at=at, expires_at=at + ttl)
-    )
+    _, issued = _new_token(session, username, ttl, now or utcnow())
     session.commit()
-    return Issued(token=token, expires_at=at + ttl, expires_in=int(ttl.total_seconds()))
+    return issued
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What the sign-in log says of one attempt, beside its outcome."""
+
+    username: str
+    action: str
+    channel: str
+    address: str | None
+    at: datetime
+
+
+def _log(
+    session: Session,
+    attempt: _Attempt,
+    outcome: str,
+    reason: str | None = None,
+    token_id: int | None = None,
+) -> None:
+    session.add(
+        SignInAttempt(
+            username=attempt.username[:64],
+            action=attempt.action,
+            outcome=outcome,
+            reason=reason[:80] if reason else None,
+            channel=attempt.channel[:8],
+            address=attempt.address[:64] if attempt.address else None,
+            token_id=token_id,
+            at=attempt.at,
+        )
+    )
+
+
+def record_throttled(
+    session: Session, *, username: str, channel: str, address: str | None, action: str = "sign-in"
+) -> None:
+    """Log an attempt the throttle refused before any password was checked."""
+    _log(session, _Attempt(username, action, channel, address, utcnow()), "throttled", "too many attempts")
+    session.commit()
+
+
+def _locked_until(session: Session, username: str, at: datetime) -> datetime | None:
+    """When the name's lock ends, or None when it is not locked (an expired lock starts the count anew)."""
+    if not USERNAME.match(username):
+        return None
+    until = session.execute(select(LOCK.c.locked_until).where(LOCK.c.username == username)).scalar()
+    if until is None:
+        return None
+    if until > at:
+        return cast(datetime, until)
+    _clear_failures(session, username)
+    return None
+
+
+def _count_failure(session: Session, username: str, at: datetime, policy: Lockout) -> datetime | None:
+    """Add one failure to the name's count in one statement (so racing failures all count), and lock the
+    name when the count reaches the policy's limit. Returns the end of the lock it set, if it set one."""
+    if not USERNAME.match(username):
+        return None
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    failures = session.execute(
+        insert(LOCK)
+        .values(username=username, failures=1, last_failure_at=at)
+        .on_conflict_do_update(
+            index_elements=[LOCK.c.username],
+            set_={"failures": LOCK.c.failures + 1, "last_failure_at": at},
+        )
+        .returning(LOCK.c.failures)
+    ).scalar_one()
+    if failures < policy.after:
+        return None
+    until = at + policy.period
+    session.execute(update(LOCK).where(LOCK.c.username == username).values(locked_until=until))
+    return until
+
+
+def _clear_failures(session: Session, username: str) -> None:
+    session.execute(update(LOCK).where(LOCK.c.username == username).values(failures=0, locked_until=None))
+
+
+def _locked(until: datetime) -> AccountLocked:
+    return AccountLocked(
+        "this account is locked after repeated failed sign-ins; it unlocks by itself at "
+        f"{until.isoformat(timespec='minutes')}, or an admin can unlock it now",
+        until=until,
+    )
 
 
 def sign_in(
-    session: Session, *, username: str, password: str, ttl: timedelta = TOKEN_TTL, now: datetime | None = None
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    ttl: timedelta = TOKEN_TTL,
+    now: datetime | None = None,
+    channel: str = "api",
+    address: str | None = None,
+    policy: Lockout | None = None,
 ) -> Issued:
-    user = authenticate(session, username=username, password=password)
-    return issue_token(session, username=user.username, ttl=ttl, now=now)
+    """Check the password and issue a token, logging the attempt either way (one transaction).
+
+    A locked name is refused without checking the password; each failure counts towards the lock, and a
+    success clears the count. Raises NotAuthenticated or AccountLocked."""
+    at = now or utcnow()
+    policy = policy or lockout_policy()
+    log = _Attempt(username, "sign-in", channel, address, at)
+    until = _locked_until(session, username, at)
+    if until is not None:
+        _log(session, log, "locked", "account locked")
+        session.commit()
+        raise _locked(until)
+    user, why = _check_password(session, username, password)
+    if user is None:
+        until = _count_failure(session, username, at, policy)
+        _log(session, log, "failed", why)
+        session.commit()
+        if until is not None:
+            raise _locked(until)
+        raise NotAuthenticated("wrong username or password, or the account is disabled")
+    _clear_failures(session, user.username)
+    row, issued = _new_token(session, user.username, ttl, at)
+    _log(session, log, "ok", token_id=row.id)
+    session.commit()
+    return issued
 
 
 def principal_for_token(session: Session, *, token: str, now: datetime | None = None) -> Principal:
@@ -294,6 +450,170 @@ def revoke_token(session: Session, *, token: str) -> None:
         .values(revoked_at=utcnow())
     )
     session.commit()
+
+
+# -- the account's owner: password and sessions -----------------------------------------------------
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+def change_password(
+    session: Session,
+    *,
+    username: str,
+    current_password: str,
+    new_password: str,
+    keep_token: str | None = None,
+    channel: str = "api",
+    address: str | None = None,
+    policy: Lockout | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Set a new password after checking the current one; every other session and token of the user
+    ends (the one in `keep_token`, the request's own, stays). A wrong current password counts towards
+    the lock-out like a failed sign-in: it is the same guess."""
+    inp = parse(PasswordChange, {"current_password": current_password, "new_password": new_password})
+    at = now or utcnow()
+    policy = policy or lockout_policy()
+    log = _Attempt(username, "password", channel, address, at)
+    until = _locked_until(session, username, at)
+    if until is not None:
+        _log(session, log, "locked", "account locked")
+        session.commit()
+        raise _locked(until)
+    user, why = _check_password(session, username, inp.current_password)
+    if user is None:
+        until = _count_failure(session, username, at, policy)
+        _log(session, log, "failed", why)
+        session.commit()
+        if until is not None:
+            raise _locked(until)
+        raise InvalidInput([FieldProblem("current_password", "this is not your current password")])
+    if inp.new_password == inp.current_password:
+        raise InvalidInput([FieldProblem("new_password", "choose a password different from the current one")])
+    user.password_hash = hash_password(inp.new_password)
+    session.add(user)
+    _clear_failures(session, username)
+    revoke = update(TOKEN).where(TOKEN.c.username == username, TOKEN.c.revoked_at.is_(None))
+    if keep_token is not None:
+        revoke = revoke.where(TOKEN.c.token_hash != token_digest(keep_token))
+    session.execute(revoke.values(revoked_at=at))
+    _log(session, log, "ok", "password changed; other sessions ended")
+    session.commit()
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A token that still works: where and how it was opened, and whether it is the reader's own."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    channel: str | None
+    address: str | None
+    current: bool
+
+
+def list_sessions(
+    session: Session, *, username: str, current_token: str | None = None, now: datetime | None = None
+) -> list[LiveSession]:
+    """The user's unexpired, unrevoked tokens, newest first (page sessions and API tokens alike)."""
+    at = now or utcnow()
+    mine = token_digest(current_token) if current_token else None
+    rows = session.execute(
+        select(
+            TOKEN.c.id,
+            TOKEN.c.token_hash,
+            TOKEN.c.created_at,
+            TOKEN.c.expires_at,
+            LOG.c.channel,
+            LOG.c.address,
+        )
+        .outerjoin(LOG, (LOG.c.token_id == TOKEN.c.id) & (LOG.c.outcome == "ok"))
+        .where(TOKEN.c.username == username, TOKEN.c.revoked_at.is_(None), TOKEN.c.expires_at > at)
+        .order_by(TOKEN.c.id.desc())
+        .limit(500)
+    ).all()
+    return [
+        LiveSession(r.id, r.created_at, r.expires_at, r.channel, r.address, r.token_hash == mine)
+        for r in rows
+    ]
+
+
+def revoke_session(session: Session, *, username: str, session_id: int) -> None:
+    """End one of the user's sessions by its id; NotFound when it is not theirs or already ended."""
+    done = session.execute(
+        update(TOKEN)
+        .where(TOKEN.c.id == session_id, TOKEN.c.username == username, TOKEN.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        session.rollback()
+        raise NotFound(f"{username} has no open session {session_id}")
+    session.commit()
+
+
+# -- admins: locks and the sign-in log --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockState:
+    username: str
+    failures: int
+    locked_until: datetime | None
+
+
+def lock_state(session: Session, *, username: str, now: datetime | None = None) -> LockState:
+    at = now or utcnow()
+    row = (
+        session.execute(
+            select(LOCK.c.failures, LOCK.c.locked_until).where(LOCK.c.username == username)
+        ).first()
+        if USERNAME.match(username)
+        else None
+    )
+    if row is None:
+        return LockState(username, 0, None)
+    until = row.locked_until if row.locked_until is not None and row.locked_until > at else None
+    return LockState(username, row.failures, until)
+
+
+def unlock_user(
+    session: Session, *, username: str, by: str, channel: str = "cli", address: str | None = None
+) -> bool:
+    """Release a locked account and clear its failure count; True when it was locked. NotFound when no
+    such user (a lock on a name that does not exist simply times out)."""
+    user = get_user(session, username=username)
+    was_locked = lock_state(session, username=user.username).locked_until is not None
+    _clear_failures(session, user.username)
+    note = f"by {by}" + ("" if was_locked else " (was not locked)")
+    _log(session, _Attempt(user.username, "unlock", channel, address, utcnow()), "ok", note)
+    session.commit()
+    return was_locked
+
+
+def sign_in_log(
+    session: Session,
+    *,
+    username: str | None = None,
+    outcome: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[SignInAttempt]:
+    """The sign-in log, newest first, a page of at most `limit` rows before the id `before_id`."""
+    query = select(SignInAttempt).order_by(col(SignInAttempt.id).desc()).limit(max(1, min(limit, 1000)))
+    if username is not None:
+        query = query.where(col(SignInAttempt.username) == username)
+    if outcome is not None:
+        query = query.where(col(SignInAttempt.outcome) == outcome)
+    if before_id is not None:
+        query = query.where(col(SignInAttempt.id) < before_id)
+    return session.execute(query).scalars().all()
 
 
 # -- units and hubs -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from workflow.calendar import Calendar
+from workflow.calendar import DAY, Calendar
 
 SLA_STAGES = ("submitted", "assessed", "prioritised")
 CLOCK_TIMERS = ("sla", "review_reminder", "review_due")
@@ -60,6 +60,11 @@ def _duration(policy: Mapping[Any, Any], stage: str) -> tuple[float, bool] | Non
     return Calendar.seconds(amount, unit), unit == "working_days"
 
 
+def _unit(policy: Mapping[Any, Any], stage: str) -> str:
+    ((unit, _),) = policy["sla"][stage].items()
+    return str(unit)
+
+
 def plan(
     *,
     case: Mapping[Any, Any],
@@ -84,6 +89,8 @@ def plan(
             started, paused = case["sla_started_at"], case["sla_paused_seconds"]
             breached = bool(case["sla_breached"])
         due = calendar.advance(started, seconds + paused, working=working)
+        if _unit(policy, state) == "days":  # calendar days keep the wall-clock time, pauses are added on
+            due = calendar.add_days(started, int(seconds // DAY)) + timedelta(seconds=paused)
         changes.update(
             sla_stage=state,
             sla_started_at=started,
@@ -114,20 +121,19 @@ def plan(
         new_cycle = clock is Clock.NEW_CYCLE or case["review_cycle_started_at"] is None
         started = now if new_cycle else case["review_cycle_started_at"]
         overdue = False if new_cycle else bool(case["review_overdue"])
-        due = started + timedelta(days=int(policy["review_days"]))
+        # Review periods are calendar days on the London wall clock (the same time of day across a
+        # clock change), and so are reminders given in days.
+        due = calendar.add_days(started, int(policy["review_days"]))
         changes.update(review_cycle_started_at=started, review_due_at=due, review_overdue=overdue)
         rule = sources.get("review_days")
         for reminder in policy.get("reminders", []):
             ((unit, amount),) = reminder.items()
-            before_due = timedelta(seconds=Calendar.seconds(amount, unit))
+            remind_at = calendar.shift(due, -int(amount), unit)
             # A zero offset is the due moment itself, which the review_due timer already marks.
-            if before_due > timedelta(0) and due - before_due > now:
+            if amount > 0 and remind_at > now:
                 timers.append(
                     TimerSpec(
-                        "review_reminder",
-                        due - before_due,
-                        {"due_at": due.isoformat()},
-                        sources.get("reminders"),
+                        "review_reminder", remind_at, {"due_at": due.isoformat()}, sources.get("reminders")
                     )
                 )
         if not overdue:

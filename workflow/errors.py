@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class DomainError(Exception):
@@ -51,6 +52,20 @@ class NotAuthenticated(DomainError):
     status = 401
     title = "Not authenticated"
     page_title = "Sign in first"
+
+
+class AccountLocked(DomainError):
+    """Too many failed sign-ins in a row: the name is refused, right password or not, until `until`
+    or until an admin unlocks it. Said the same way for names that do not exist."""
+
+    kind = "account-locked"
+    status = 429
+    title = "Account locked"
+    page_title = "Signing in is paused"
+
+    def __init__(self, detail: str, *, until: datetime) -> None:
+        super().__init__(detail)
+        self.until = until
 
 
 class Forbidden(DomainError):

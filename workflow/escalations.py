@@ -9,36 +9,21 @@ supervisors' actions are here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlmodel import Session, col
-from sqlmodel import select as sm_select
+from sqlmodel import Session
 
 from workflow import access, clocks, refusals, service
 from workflow.calendar import Calendar
 from workflow.db import utcnow
 from workflow.errors import FieldProblem, Forbidden, InvalidInput, NotFound, Settled
-from workflow.models import Escalation
 from workflow.principals import Principal
 from workflow.statuses import EscalationStatus, TimerStatus
 from workflow.tables import ESCALATION, TIMER
 from workflow.timer_rows import add_timers
-
-
-def list_escalations(
-    session: Session, *, status: str | None = None, hub: str | None = None, limit: int = 100
-) -> Sequence[Escalation]:
-    query = sm_select(Escalation)
-    if status:
-        query = query.where(Escalation.status == status)
-    if hub:
-        query = query.where(Escalation.hub == hub)
-    return session.exec(
-        query.order_by(col(Escalation.level).desc(), col(Escalation.raised_at)).limit(limit)
-    ).all()
 
 
 def _act(

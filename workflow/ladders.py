@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from workflow import clocks
 from workflow import rulebook as rb
-from workflow.calendar import Calendar
+from workflow.calendar import calendar_for
 from workflow.states import ROUTABLE
 from workflow.statuses import UNRESOLVED, EscalationStatus
 from workflow.tables import ESCALATION
@@ -37,9 +37,10 @@ def _ladder(policy: Mapping[Any, Any]) -> list[dict[str, Any]]:
     return list(policy.get("ladder") or [])
 
 
-def _after(step: Mapping[Any, Any]) -> timedelta:
+def _after(step: Mapping[Any, Any], at: datetime) -> datetime:
+    """When a rung is due after `at`: hours elapse, days keep the London wall-clock time."""
     ((unit, amount),) = step["after"].items()
-    return timedelta(seconds=Calendar.seconds(amount, unit))
+    return calendar_for().shift(at, int(amount), unit)
 
 
 def first_step(policy: Mapping[Any, Any], *, handler: str | None, has_owner: bool) -> int:
@@ -64,7 +65,7 @@ def next_step_timer(
         return None
     nxt = ladder[step + 1]
     detail = {"escalation_id": escalation_id, "step": step + 1, "notify": nxt["notify"]}
-    return clocks.TimerSpec("ladder", at + _after(nxt), detail, policy.get("sources", {}).get("ladder"))
+    return clocks.TimerSpec("ladder", _after(nxt, at), detail, policy.get("sources", {}).get("ladder"))
 
 
 def raise_escalation(

@@ -6,11 +6,13 @@ instead of surfacing as a traceback deep inside a request.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from limits import parse as parse_rate
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -56,6 +58,77 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=15.0, gt=0, le=3600)
     smtp_timeout: float = Field(default=10.0, gt=0)
     webhook_timeout: float = Field(default=10.0, gt=0)
+
+    # Sign-in (issue 12). Throttles count attempts in a moving window, per name and per client address,
+    # in `limits` syntax ("5/minute", "30 per 10 minutes"). Their storage is one process's memory unless
+    # rate_limit_storage names a shared one (redis://, memcached://); the lock-out counter below lives in
+    # the database, so it holds across processes and restarts whatever the storage.
+    signin_rate_account: str = "5/minute"
+    signin_rate_address: str = "30/minute"
+    rate_limit_storage: str = "memory://"
+    lockout_after: int = Field(default=10, ge=1, le=1000)
+    lockout_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    # Transport: behind a TLS-terminating proxy the app sees plain HTTP, so the cookie's Secure flag is
+    # a setting; and X-Forwarded-For/-Proto are believed only from these proxy addresses or networks.
+    secure_cookies: bool = False
+    trusted_proxies: str = ""
+
+    @field_validator("signin_rate_account", "signin_rate_address")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"not a rate: {value!r}; write e.g. 5/minute or 30 per 10 minutes") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if not value.partition("://")[1] or scheme not in {
+            "memory",
+            "redis",
+            "rediss",
+            "memcached",
+            "valkey",
+        }:
+            raise ValueError(f"not a limits storage URI: {value!r}; e.g. memory:// or redis://host:6379")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (p.strip() for p in value.split(",")):
+            if not item:
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not an IP address or network: {item!r}; list the proxy's addresses, e.g. 10.0.0.5"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    # The audit (workflow/chain.py, workflow/checkpoints.py). The chain key: the key itself, or a file
+    # holding it; with neither, a SQLite database gets `<database>.chain-key` beside it on first use.
+    chain_key: SecretStr | None = None
+    chain_key_file: Path | None = None
+    # Signed checkpoints of every chain head, outside the database; default `<database>.checkpoint`
+    # beside a SQLite database (none for PostgreSQL unless set). The worker writes one this often.
+    checkpoint_path: Path | None = None
+    checkpoint_interval: float = Field(default=3600.0, gt=0)
+
+    @field_validator("chain_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("the chain key must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
 
 
 def load_settings() -> Settings:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from workflow import ladders, service
+from workflow import ladders, localtime, service
 from workflow.db import utcnow
 from workflow.errors import Conflict
 from workflow.leases import Lease, claim_lease, default_lease
@@ -125,13 +125,13 @@ def _effect(
         if state != "tasked":
             return None
         due = row["review_due_at"]
-        days = max(0, (due.date() - at.date()).days) if due else 0
+        days = max(0, (localtime.local_date(due) - localtime.local_date(at)).days) if due else 0
         payload = {"due_at": _iso(due), "days_remaining": days, "notify": ["owner"]}
         return service.Change("review_reminder", state, payload=payload)
     if kind == "review_due":
         if state != "tasked":
             return None
-        reason = f"review was due {row['review_due_at']:%Y-%m-%d %H:%M} UTC and has not been recorded"
+        reason = f"review was due {localtime.moment(row['review_due_at'])} and has not been recorded"
         extra = {"due_at": _iso(row["review_due_at"])}
         changes = {"review_overdue": True}
         return _missed("review_overdue", "review", reason, changes, extra, timer=timer, row=row, at=at)

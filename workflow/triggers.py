@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workflow import effects
+from workflow import effects, localtime
 from workflow.clocks import Clock
 from workflow.effects import Effect
 from workflow.errors import FieldProblem
@@ -109,7 +109,7 @@ def _not_awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
     since = case.get("awaiting_since")
     if since is None:
         return None
-    return FieldProblem("state", f"already awaiting information since {since:%Y-%m-%d %H:%M}")
+    return FieldProblem("state", f"already awaiting information since {localtime.moment(since)}")
 
 
 def _awaiting(case: Mapping[str, Any]) -> FieldProblem | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import IfMatch, SessionDep, Who, WriteSession, parse_if_match
 from api.problems import problem_responses
@@ -91,36 +91,53 @@ def submit(session: WriteSession, who: Who, body: CaseSubmission) -> Json:
     )
 
 
-@router.get("", response_model=CasePage, responses=problem_responses(400, 401, 422), summary="Search cases")
-def search(
-    session: SessionDep,
-    who: Who,
-    state: State | None = None,
-    hub: Annotated[str | None, Query(max_length=16, pattern=CODE)] = None,
-    band: Annotated[str | None, Query(max_length=4, pattern=CODE)] = None,
-    unit: Annotated[str | None, Query(max_length=16, pattern=CODE)] = None,
-    owner: Annotated[str | None, Query(max_length=64, pattern=CODE)] = None,
+class CaseFilters(BaseModel):
+    """The search's query parameters. Any other name is refused with a 422 naming it, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: State | None = None
+    open: bool | None = Field(
+        None, description="true: cases not yet closed, rejected or withdrawn; false: only those"
+    )
+    hub: Annotated[str | None, Field(max_length=16, pattern=CODE)] = None
+    band: Annotated[str | None, Field(max_length=4, pattern=CODE)] = None
+    unit: Annotated[str | None, Field(max_length=16, pattern=CODE)] = None
+    owner: Annotated[str | None, Field(max_length=64, pattern=CODE)] = None
+    theme: Annotated[
+        str | None, Field(max_length=64, pattern=CODE, description="a theme code, e.g. knife_crime")
+    ] = None
+    capability: Annotated[
+        str | None, Field(max_length=64, pattern=CODE, description="a capability code, e.g. surveillance")
+    ] = None
     q: Annotated[
-        str | None, Query(max_length=200, pattern=SAFE, description="words in the reference, title or target")
-    ] = None,
-    sort: Literal[reads.SORT_CHOICES] = "-created_at",  # type: ignore[valid-type]
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="next_cursor from the previous page")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Json:
+        str | None,
+        Field(max_length=200, pattern=SAFE, description="words in the reference, title, summary or target"),
+    ] = None
+    sort: Literal[reads.SORT_CHOICES] = "-created_at"  # type: ignore[valid-type]
+    cursor: Annotated[str | None, Field(max_length=512, description="next_cursor from the previous page")] = (
+        None
+    )
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+@router.get("", response_model=CasePage, responses=problem_responses(400, 401, 422), summary="Search cases")
+def search(session: SessionDep, who: Who, filters: Annotated[CaseFilters, Query()]) -> Json:
     page = reads.search_cases(
         session,
         who=who,
-        state=state.value if state else None,
-        hub=hub,
-        band=band,
-        unit=unit,
-        owner=owner,
-        q=q,
-        sort=sort,
-        cursor=cursor,
-        limit=limit,
+        state=filters.state.value if filters.state else None,
+        is_open=filters.open,
+        hub=filters.hub,
+        band=filters.band,
+        unit=filters.unit,
+        owner=filters.owner,
+        theme=filters.theme,
+        capability=filters.capability,
+        q=filters.q,
+        sort=filters.sort,
+        cursor=filters.cursor,
+        limit=filters.limit,
     )
     return Json({"items": [case_summary(c) for c in page.items], "next_cursor": page.next_cursor})
 

@@ -11,15 +11,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlmodel import col
 
-from api.deps import SessionDep, Who, Writer
+from api.deps import SessionDep, Who, WriteSession
 from api.problems import problem_responses
 from api.views import Json
-from workflow import access, escalations, reads
+from workflow import escalations, reads
 from workflow.access import Forbidden, Principal
 from workflow.models import Case, Escalation
+from workflow.reads import escalations as reads_escalations
+from workflow.reads.escalations import CaseBrief
 from workflow.schemas import Note
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
@@ -53,7 +53,7 @@ class Resolve(BaseModel):
     reason: Annotated[Note, Field(min_length=1)]
 
 
-def _view(esc: Escalation, case: Case) -> dict[str, Any]:
+def _view(esc: Escalation, case: Case | CaseBrief) -> dict[str, Any]:
     return {
         "id": esc.id,
         "case": {
@@ -86,7 +86,11 @@ def _view(esc: Escalation, case: Case) -> dict[str, Any]:
     }
 
 
-@router.get("", responses=problem_responses(401, 403, 422), summary="Escalations on cases you may see")
+@router.get(
+    "",
+    responses=problem_responses(401, 403, 422),
+    summary="Escalations on cases you may see, most urgent first (level, band, next step due, age)",
+)
 def list_escalations(
     session: SessionDep,
     who: Supervisor,
@@ -94,19 +98,10 @@ def list_escalations(
     hub: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Json:
-    query = (
-        select(Escalation, Case)
-        .join(Case, col(Case.id) == col(Escalation.case_id))
-        .where(access.visible(who))
+    found = reads_escalations.list_escalations(
+        session, who=who, statuses=[status] if status else None, hub=hub, limit=limit
     )
-    if status:
-        query = query.where(col(Escalation.status) == status)
-    if hub:
-        query = query.where(col(Escalation.hub) == hub)
-    rows = session.execute(
-        query.order_by(col(Escalation.level).desc(), col(Escalation.raised_at)).limit(limit)
-    ).all()
-    return Json({"items": [_view(e, c) for e, c in rows]})
+    return Json({"items": [_view(item.escalation, item.case) for item in found]})
 
 
 @router.get("/{escalation_id}", responses=problem_responses(401, 403, 404))
@@ -121,35 +116,25 @@ def _after(session: SessionDep, who: Principal, escalation_id: int) -> Json:
 
 @router.post("/{escalation_id}/acknowledge", responses=problem_responses(401, 403, 404, 409, 422))
 def acknowledge(
-    session: SessionDep,
+    session: WriteSession,
     who: Supervisor,
-    lock: Writer,
     escalation_id: EscalationId,
     body: Acknowledge | None = None,
 ) -> Json:
     reads.visible_escalation(session, who=who, escalation_id=escalation_id)
-    with lock:
-        escalations.acknowledge(
-            session, escalation_id=escalation_id, by=who, note=body.note if body else None
-        )
+    escalations.acknowledge(session, escalation_id=escalation_id, by=who, note=body.note if body else None)
     return _after(session, who, escalation_id)
 
 
 @router.post("/{escalation_id}/snooze", responses=problem_responses(401, 403, 404, 409, 422))
-def snooze(
-    session: SessionDep, who: Supervisor, lock: Writer, escalation_id: EscalationId, body: Snooze
-) -> Json:
+def snooze(session: WriteSession, who: Supervisor, escalation_id: EscalationId, body: Snooze) -> Json:
     reads.visible_escalation(session, who=who, escalation_id=escalation_id)
-    with lock:
-        escalations.snooze(session, escalation_id=escalation_id, by=who, until=body.until, reason=body.reason)
+    escalations.snooze(session, escalation_id=escalation_id, by=who, until=body.until, reason=body.reason)
     return _after(session, who, escalation_id)
 
 
 @router.post("/{escalation_id}/resolve", responses=problem_responses(401, 403, 404, 409, 422))
-def resolve(
-    session: SessionDep, who: Supervisor, lock: Writer, escalation_id: EscalationId, body: Resolve
-) -> Json:
+def resolve(session: WriteSession, who: Supervisor, escalation_id: EscalationId, body: Resolve) -> Json:
     reads.visible_escalation(session, who=who, escalation_id=escalation_id)
-    with lock:
-        escalations.resolve(session, escalation_id=escalation_id, by=who, reason=body.reason)
+    escalations.resolve(session, escalation_id=escalation_id, by=who, reason=body.reason)
     return _after(session, who, escalation_id)

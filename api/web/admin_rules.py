@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from api.deps import SessionDep, Writer
+from api.deps import SessionDep, WriteSession
 from api.web.core import PostedForm, WebRoute, WebUser, needs, render, text, uploads
 from workflow import rulesets
 from workflow.errors import RulesInvalid
@@ -77,9 +77,7 @@ def rules_page(request: Request, session: SessionDep, who: WebUser) -> Response:
 
 
 @router.post("/admin/rules")
-def rules_action(
-    request: Request, session: SessionDep, who: WebUser, lock: Writer, form: PostedForm
-) -> Response:
+def rules_action(request: Request, session: WriteSession, who: WebUser, form: PostedForm) -> Response:
     needs(who, "admin")
     action = text(form, "action", 16)
     note = text(form, "note", 2000)
@@ -130,14 +128,19 @@ def rules_action(
                 request, session, files=files, problems=problems, checked=True, preview=preview, note=note
             )
         try:
-            with lock:
-                published = rulesets.publish(session, path=root, actor=who.username, note=note or None)
-                applied = rulesets.apply_to_open_cases(session, actor=who.username)
+            published, applied = rulesets.publish_and_apply(
+                session, path=root, actor=who.username, note=note or None
+            )
         except RulesInvalid as exc:  # the files changed under us between check and publish: say so
             problems = [Problem("error", "", 0, 0, "", line) for line in exc.lines]
             return _page(request, session, files=files, problems=problems, checked=True, status=422)
     return _page(
         request,
         session,
-        published={"version": published.version, "changed": applied.changed, "conflicts": applied.conflicts},
+        published={
+            "version": published.version,
+            "changed": applied.changed,
+            "conflicts": applied.conflicts,
+            "errors": applied.errors,
+        },
     )

@@ -18,7 +18,7 @@ from api.web.core import text, texts
 from api.web.rows import row
 from notifications.case_deliveries import deliveries_of
 from rules import Matrix
-from workflow import access, accounts, queries, triggers
+from workflow import access, accounts, audit, queries, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
@@ -240,6 +240,7 @@ def case_context(
     escalations = case_reads.escalations_of(session, case_id=case.id)
     deliveries = deliveries_of(session, case_id=case.id)
     events: Sequence[CaseEvent] = queries.history(session, case_id=case.id)
+    chain = audit.case_chain_status(session, case_id=case.id)
     return {
         "title": f"{case.reference} {case.title}",
         "case": case,
@@ -248,6 +249,7 @@ def case_context(
         "latest": view.assessments[-1] if view.assessments else None,
         "decisions": [decision_view(d) for d in reversed(view.decisions)],
         "events": list(reversed(events)),
+        "chain": chain,
         "event_summary": event_summary,
         "timers": timers,
         "escalations": escalations,

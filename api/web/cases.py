@@ -49,6 +49,7 @@ from workflow.errors import (
     NotFound,
 )
 from workflow.lifecycle import TRIGGERS, State
+from workflow.rulebook import active_rulebook
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -61,49 +62,109 @@ def _code(value: str | None) -> str | None:
     return value if value and CODE.match(value) else None
 
 
+# What the search form sends, and how each is named to the centre's staff when it is wrong.
+FILTER_NAMES = {
+    "q": "words",
+    "state": "state",
+    "open": "open or finished",
+    "hub": "hub",
+    "band": "band",
+    "unit": "requesting unit",
+    "owner": "owner",
+    "theme": "theme",
+    "capability": "capability",
+    "sort": "sort",
+    "cursor": "page",
+}
+YES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _shown(value: str) -> str:
+    """Part of what the address said, safe to repeat back: printable characters only, kept short."""
+    return "".join(ch for ch in value[:40] if ch.isprintable())
+
+
+def _filters(request: Request, session: SessionDep) -> tuple[dict[str, Any], list[str]]:
+    """The search's filters from the address, and a message for each one that cannot be used: an
+    unknown name or value is said, never silently dropped (which would show every case instead)."""
+    params = request.query_params
+    messages = [
+        f"This search has no filter called \u201c{_shown(name)}\u201d; it can filter by "
+        + ", ".join(FILTER_NAMES[k] for k in FILTER_NAMES if k != "cursor")
+        + "."
+        for name in dict.fromkeys(params.keys())
+        if name not in FILTER_NAMES
+    ]
+    raw = {k: (params.get(k) or "").strip() or None for k in FILTER_NAMES}
+    vocab = active_rulebook(session).ruleset
+    filters: dict[str, Any] = {"q": raw["q"][:200] if raw["q"] else None}
+    if raw["state"] is not None and raw["state"] not in STATES:
+        messages.append(f"There is no state \u201c{_shown(raw['state'])}\u201d.")
+    filters["state"] = raw["state"] if raw["state"] in STATES else None
+    if raw["open"] is not None and raw["open"].lower() not in YES:
+        messages.append("\u201cOpen or finished\u201d is either open or finished.")
+    filters["is_open"] = YES.get((raw["open"] or "").lower())
+    for name in ("hub", "band", "unit", "owner"):
+        code = raw[name]
+        if code is not None and _code(code) is None:
+            messages.append(f"\u201c{_shown(code)}\u201d is not a {FILTER_NAMES[name]} code.")
+        filters[name] = _code(code)
+    for name, known in (("theme", vocab.themes), ("capability", vocab.capabilities)):
+        code = raw[name]
+        if code is not None and code not in known:
+            messages.append(f"There is no {name} \u201c{_shown(code)}\u201d in the current rules.")
+        filters[name] = code if code in known else None
+    return filters, messages
+
+
+def _link(filters: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """The filters as they appear in the address (`is_open` is `open` there)."""
+    shown = {k: v for k, v in filters.items() if k != "is_open"}
+    if filters.get("is_open") is not None:
+        shown["open"] = "true" if filters["is_open"] else "false"
+    return {**shown, **more}
+
+
 @router.get("/cases")
-def case_list(
-    request: Request,
-    session: SessionDep,
-    who: WebUser,
-    state: str | None = None,
-    hub: str | None = None,
-    band: str | None = None,
-    unit: str | None = None,
-    owner: str | None = None,
-    q: str | None = None,
-    sort: str = "-created_at",
-    cursor: str | None = None,
-) -> Response:
-    filters = {
-        "state": state if state in STATES else None,
-        "hub": _code(hub),
-        "band": _code(band),
-        "unit": _code(unit),
-        "owner": _code(owner),
-        "q": (q or "").strip()[:200] or None,
+def case_list(request: Request, session: SessionDep, who: WebUser) -> Response:
+    filters, messages = _filters(request, session)
+    sort = request.query_params.get("sort") or "-created_at"
+    if sort not in reads.SORT_CHOICES:
+        messages.append("That sort order is not one this page offers.")
+        sort = "-created_at"
+    cursor = request.query_params.get("cursor") or None
+    vocab = active_rulebook(session).ruleset
+    context: dict[str, Any] = {
+        "title": "Cases",
+        "filters": filters,
+        "sort": sort,
+        "sorts": reads.SORT_CHOICES,
+        "states": STATES,
+        "hubs": accounts.list_hubs(session),
+        "themes": vocab.themes.values(),
+        "capabilities": vocab.capabilities.values(),
+        "messages": messages,
+        "rows": [],
+        "next_url": None,
+        "first_url": None,
     }
-    sort = sort if sort in reads.SORT_CHOICES else "-created_at"
-    page = reads.search_cases(session, who=who, sort=sort, cursor=cursor or None, limit=PAGE, **filters)
-    now = utcnow()
-    shown = rows(page.items, now)
+    if messages:  # a search that cannot be run as asked shows no cases rather than the wrong ones
+        return render(request, "cases.html", context, status=422)
+    try:
+        page = reads.search_cases(session, who=who, sort=sort, cursor=cursor, limit=PAGE, **filters)
+    except InvalidInput:  # only a damaged page link gets here: every filter was checked above
+        context["messages"] = ["That page link has expired or was altered: search again from the first page."]
+        return render(request, "cases.html", context, status=422)
+    shown = rows(page.items, utcnow())
+    context.update(
+        rows=shown,
+        next_url=with_query("/cases", **_link(filters, sort=sort, cursor=page.next_cursor))
+        if page.next_cursor
+        else None,
+        first_url=with_query("/cases", **_link(filters, sort=sort)) if cursor else None,
+    )
     return render(
-        request,
-        "cases.html",
-        {
-            "title": "Cases",
-            "rows": shown,
-            "filters": filters,
-            "sort": sort,
-            "sorts": reads.SORT_CHOICES,
-            "states": STATES,
-            "hubs": accounts.list_hubs(session),
-            "next_url": with_query("/cases", **filters, sort=sort, cursor=page.next_cursor)
-            if page.next_cursor
-            else None,
-            "first_url": with_query("/cases", **filters, sort=sort) if cursor else None,
-        },
-        marking=highest_marking([r.case.protective_marking for r in shown]),
+        request, "cases.html", context, marking=highest_marking([r.case.protective_marking for r in shown])
     )
 
 

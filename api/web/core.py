@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +26,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import SessionDep
 from api.web import session as sessions
-from workflow import accounts
+from workflow import accounts, localtime
 from workflow.access import MARKINGS, STAFF_ROLES, Forbidden, Principal
 from workflow.errors import ConfigError, DomainError, FieldProblem
 from workflow.errors import problems_of as problems_of
@@ -35,7 +34,7 @@ from workflow.errors import problems_of as problems_of
 log = logging.getLogger("sctac.web")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = Path(__file__).resolve().parent.parent / "static"
-LONDON = ZoneInfo("Europe/London")
+LONDON = localtime.ZONE
 
 # Scripts and styles come from this server only (the centre's network may have no internet); no inline
 # script anywhere, so a stored value that slipped past escaping still could not run.
@@ -57,9 +56,7 @@ def when(value: datetime | None, fmt: str = "%a %d %b %Y %H:%M") -> str:
     """A moment on the London wall clock, as the centre's staff read time."""
     if value is None:
         return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(LONDON).strftime(fmt)
+    return localtime.strftime(value, fmt)
 
 
 def duration(seconds: float | None) -> str:
@@ -88,6 +85,15 @@ def label(value: Any) -> str:
     return str(value).replace("_", " ") if value is not None else "—"
 
 
+def field_label(name: str) -> str:
+    """A form field as staff call it: 'assessment.harm.physical' -> 'physical harm'."""
+    parts = name.removeprefix("assessment.").split(".")
+    if len(parts) == 2 and parts[0] in ("harm", "intelligence"):
+        noun = "harm" if parts[0] == "harm" else "intelligence grading"
+        return f"{label(parts[1])} {noun}" if parts[0] == "harm" else f"{noun}: {label(parts[1])}"
+    return label(" ".join(parts))
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -96,7 +102,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, duration=duration, relative=relative, label=label)
+    env.filters.update(when=when, duration=duration, relative=relative, label=label, field_label=field_label)
     env.globals.update(markings=MARKINGS)
     return env
 

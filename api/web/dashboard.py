@@ -15,20 +15,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from api.charts import BarChart, Heatmap, bar_chart, heatmap
 from api.deps import SessionDep
 from api.web.core import WebRoute, WebUser, label, render
-from api.web.rows import CASE
-from workflow import access
 from workflow.access import STAFF_ROLES, Principal
 from workflow.db import utcnow
-from workflow.ladders import OPEN as OPEN_ESCALATION
-from workflow.lifecycle import OPEN_STATES, State
+from workflow.lifecycle import State
+from workflow.reads import dashboard as reads_dashboard
 from workflow.rulebook import active_rulebook
-from workflow.tables import ASSESSMENT, ESCALATION
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
 FRESH_FOR = 20.0  # seconds
@@ -53,61 +49,26 @@ _lock = threading.Lock()
 
 def _figures(session: Session, who: Principal) -> Figures:
     now = utcnow()
-    seen = access.visible(who)
-    # One pass over the (state, hub) index gives both the states and the open load per hub.
-    by_state: dict[str, int] = {}
-    open_by_hub: dict[str | None, int] = {}
-    for state, hub, n in session.execute(
-        select(CASE.c.state, CASE.c.hub, func.count()).where(seen).group_by(CASE.c.state, CASE.c.hub)
-    ).all():
-        by_state[state] = by_state.get(state, 0) + n
-        if state in OPEN_STATES:
-            open_by_hub[hub] = open_by_hub.get(hub, 0) + n
-    overdue = dict(
-        session.execute(
-            select(CASE.c.hub, func.count())
-            .where(CASE.c.state == State.TASKED.value, CASE.c.review_due_at < now, seen)
-            .group_by(CASE.c.hub)
-        ).all()
-    )
-    levels = dict(
-        session.execute(
-            select(ESCALATION.c.level_name, func.count())
-            .select_from(ESCALATION.join(CASE, CASE.c.id == ESCALATION.c.case_id))
-            .where(ESCALATION.c.status.in_(OPEN_ESCALATION), seen)
-            .group_by(ESCALATION.c.level_name)
-        ).all()
-    )
-    # The latest assessment of each open case (the one its band comes from), found by the unique
-    # (case_id, seq) index; grouped by exact totals, which take few distinct values, binned in Python.
-    newer = ASSESSMENT.alias("newer")
-    latest = (
-        select(func.max(newer.c.seq)).where(newer.c.case_id == CASE.c.id).correlate(CASE).scalar_subquery()
-    )
-    cells = session.execute(
-        select(ASSESSMENT.c.harm_total, ASSESSMENT.c.likelihood_total, func.count())
-        .select_from(
-            CASE.join(ASSESSMENT, and_(ASSESSMENT.c.case_id == CASE.c.id, ASSESSMENT.c.seq == latest))
-        )
-        .where(CASE.c.state.in_(OPEN_STATES), seen)
-        .group_by(ASSESSMENT.c.harm_total, ASSESSMENT.c.likelihood_total)
-    ).all()
+    counts = reads_dashboard.caseload(session, who=who, now=now)
     matrix = active_rulebook(session).matrix
     return Figures(
         at=now,
-        heatmap=heatmap(matrix, {(float(h), int(lk)): n for h, lk, n in cells}),
-        states=bar_chart("Cases per state", {label(s.value): by_state.get(s.value, 0) for s in State}),
+        heatmap=heatmap(matrix, counts.cells),
+        states=bar_chart("Cases per state", {label(s.value): counts.by_state.get(s.value, 0) for s in State}),
         hubs=bar_chart(
             "Open cases per hub",
-            {(h or "not routed"): n for h, n in sorted(open_by_hub.items(), key=_hub_key)},
+            {(h or "not routed"): n for h, n in sorted(counts.open_by_hub.items(), key=_hub_key)},
         ),
         overdue=bar_chart(
-            "Overdue reviews per hub", {(h or "none"): n for h, n in sorted(overdue.items(), key=_hub_key)}
+            "Overdue reviews per hub",
+            {(h or "none"): n for h, n in sorted(counts.overdue_by_hub.items(), key=_hub_key)},
         ),
-        escalations=bar_chart("Open escalations per level", {str(k): v for k, v in sorted(levels.items())}),
-        overdue_total=sum(overdue.values()),
-        escalations_total=sum(levels.values()),
-        open_total=sum(open_by_hub.values()),
+        escalations=bar_chart(
+            "Open escalations per level", dict(sorted(counts.escalations_by_level.items()))
+        ),
+        overdue_total=sum(counts.overdue_by_hub.values()),
+        escalations_total=sum(counts.escalations_by_level.values()),
+        open_total=sum(counts.open_by_hub.values()),
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from api.deps import SessionDep, Writer
+from api.deps import SessionDep, WriteSession
 from api.web.core import (
     PostedForm,
     WebRoute,
@@ -30,16 +31,60 @@ from workflow.models import Hub
 from workflow.rulebook import active_rulebook
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
-FIELDS = (
+
+
+# The form's fields in the order they appear, so the summary of errors reads top to bottom.
+ORDER = (
+    "requesting_unit",
     "title",
-    "summary",
     "target_type",
     "target_name",
     "themes",
     "capabilities",
+    "summary",
     "tags",
     "protective_marking",
 )
+
+
+def staff_message(name: str, data: Mapping[str, Any], *, unknown: set[str]) -> str:
+    """What to do about a field the service refused, in the centre's words: the validator's own wording
+    ("List should have at least 1 item after validation") never reaches the form. Each message states
+    the whole rule for the field, so it is right whichever part of the rule was broken."""
+    value = data.get(name)
+    empty = not value
+    if name == "title":
+        return "Give the request a title." if empty else TITLE_RULE
+    if name == "summary":
+        return "Describe what is known, what you need and why." if empty else SUMMARY_RULE
+    if name == "target_type":
+        if empty:
+            return "Choose the type of target."
+        return "Choose the type of target from the list (the one given is not one the centre uses)."
+    if name == "target_name":
+        return "Name the target: the OCG, the person, the location or the theme." if empty else NAME_RULE
+    if name in ("themes", "capabilities"):
+        one = "theme" if name == "themes" else "capability"
+        if empty:
+            return f"Tick at least one {one}."
+        if any(f.startswith(f"{name}.") for f in unknown):
+            return f"Tick {name} from the list only."
+        return f"Tick between one and {MAX_CHOICES} {name}."
+    if name == "tags":
+        return TAGS_RULE
+    if name == "requesting_unit":
+        return (
+            "Your account has no requesting unit, so the request cannot say who it is from: "
+            "ask an administrator to set it."
+        )
+    return "Check this field."
+
+
+TITLE_RULE = "The title must be 3 to 200 characters long, with no control characters."
+SUMMARY_RULE = "The summary must be at most 20,000 characters, with no control characters."
+NAME_RULE = "The target name must be at most 200 characters, with no control characters."
+TAGS_RULE = "Give at most 20 tags, separated by commas, each at most 64 characters."
+MAX_CHOICES = 20
 
 
 def _form_page(
@@ -77,7 +122,7 @@ def new_request(request: Request, session: SessionDep, who: WebUser) -> Response
 
 
 @router.post("/requests/new")
-def submit(request: Request, session: SessionDep, who: WebUser, lock: Writer, form: PostedForm) -> Response:
+def submit(request: Request, session: WriteSession, who: WebUser, form: PostedForm) -> Response:
     needs(who, "requester")
     access.require(who, "submit", {"requesting_unit": who.unit_code})
     values: dict[str, Any] = {
@@ -93,9 +138,12 @@ def submit(request: Request, session: SessionDep, who: WebUser, lock: Writer, fo
     errors: dict[str, str] = {}
     marking = values["protective_marking"]
     if marking not in MARKINGS:
-        errors["protective_marking"] = f"choose one of {', '.join(MARKINGS)}"
+        errors["protective_marking"] = "Choose the protective marking: " + " or ".join(MARKINGS) + "."
     elif not access.covers(who, marking):
-        errors["protective_marking"] = f"your clearance ({who.clearance}) does not cover {marking}"
+        errors["protective_marking"] = (
+            f"Your clearance ({who.clearance}) does not cover {marking}: choose a marking it covers, or ask "
+            "someone cleared for it to submit the request."
+        )
     data = {
         **values,
         "tags": [t.strip() for t in values["tags"].split(",") if t.strip()],
@@ -103,20 +151,19 @@ def submit(request: Request, session: SessionDep, who: WebUser, lock: Writer, fo
     }
     if not errors:
         try:
-            with lock:
-                done = service.submit_case(session, request=data, by=who)
+            done = service.submit_case(session, request=data, by=who)
         except InvalidInput as exc:
             session.rollback()
+            book = active_rulebook(session)
             # The service stops at the first kind of problem (shape, then vocabulary); the form shows both.
-            vocabulary = active_rulebook(session).vocabulary_problems(
+            vocabulary = book.vocabulary_problems(
                 target_type=data["target_type"], themes=data["themes"], capabilities=data["capabilities"]
             )
-            for p in [*exc.problems, *vocabulary]:
-                if p.field.split(".", 1)[0] in errors and p in vocabulary:
-                    continue
-                # themes.2 is the third theme ticked: the message belongs beside the themes group.
-                name = p.field.split(".", 1)[0]
-                errors[name] = f"{errors[name]}; {p.message}" if name in errors else p.message
+            # themes.2 is the third theme ticked: the message belongs beside the themes group.
+            fields = {p.field.split(".", 1)[0] for p in exc.problems}
+            fields |= {p.field.split(".", 1)[0] for p in vocabulary}
+            for name in sorted(fields, key=lambda f: ORDER.index(f) if f in ORDER else len(ORDER)):
+                errors[name] = staff_message(name, data, unknown={p.field for p in vocabulary})
         else:
             return redirect(f"/requests/{done.case_id}/submitted")
     return _form_page(request, session, who, values=values, errors=errors, status=422)

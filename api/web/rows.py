@@ -6,24 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
-
-from sqlalchemy import ColumnElement, case
 
 from workflow import clocks
 from workflow.calendar import Calendar, calendar_for
 from workflow.models import Case
-from workflow.tables import CASE
 
 STAGE_NAMES = {"submitted": "assessment", "assessed": "prioritisation", "prioritised": "tasking"}
-
-# The earlier of the SLA and review due dates (either may be missing), for "what is due first" orders.
-NEXT_DUE: ColumnElement[Any] = case(
-    (CASE.c.sla_due_at.is_(None), CASE.c.review_due_at),
-    (CASE.c.review_due_at.is_(None), CASE.c.sla_due_at),
-    (CASE.c.sla_due_at < CASE.c.review_due_at, CASE.c.sla_due_at),
-    else_=CASE.c.review_due_at,
-)
 
 
 @lru_cache(maxsize=1)

@@ -6,8 +6,13 @@ the cookie carries the moment of the last request, signed with an HMAC so it can
 hand: a session left alone for longer than the idle timeout is revoked at its next request.
 
 Every POST carries a CSRF token. Signed in, it is derived from the session token (a hash of it: unknown
-to another site, which cannot read the HttpOnly cookie, and useless for recovering the token); on the
-sign-in form, before any session exists, it is a double-submit cookie.
+to another site, which cannot read the HttpOnly cookie, and useless for recovering the token). On the
+sign-in form, before any session exists, the cookie holds a random nonce and the form the same nonce,
+each signed with the app's key and timestamped (itsdangerous): a value planted by someone else is
+refused because they cannot sign it, and a pair copied from a real form dies within LOGIN_CSRF_MAX_AGE.
+
+The cookies are Secure when the request came over https (directly, or through a trusted proxy that
+said so) or when SCTAC_SECURE_COOKIES says the deployment is behind TLS.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
+from itsdangerous import BadSignature, TimestampSigner
 
 COOKIE = "sctac_session"
 PRE_COOKIE = "sctac_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 IDLE_TIMEOUT = timedelta(minutes=30)
+# Long enough to type a password after a coffee; a copied token is useless after it.
+LOGIN_CSRF_MAX_AGE = timedelta(hours=1)
 
 
 class LoginRequired(Exception):
@@ -83,7 +91,7 @@ def csrf_for(token: str) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    return request.url.scheme == "https" or bool(getattr(request.app.state, "secure_cookies", False))
 
 
 def set_session(request: Request, response: Response, token: str) -> None:
@@ -102,21 +110,51 @@ def clear_session(request: Request, response: Response) -> None:
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
 
 
-def login_csrf(request: Request) -> str:
-    """The double-submit token of the sign-in form: reuse the browser's, or make one."""
-    existing = request.cookies.get(PRE_COOKIE, "")
-    return existing if 20 <= len(existing) <= 64 else secrets.token_urlsafe(24)
+def _signer(app: FastAPI, purpose: str) -> TimestampSigner:
+    return TimestampSigner(_key(app), salt=f"sctac-login-csrf-{purpose}")
 
 
-def set_login_csrf(request: Request, response: Response, value: str) -> None:
+def _nonce(app: FastAPI, purpose: str, value: str | None) -> str | None:
+    """The nonce inside a signed value, or None when it is missing, forged, malformed or too old."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        raw = _signer(app, purpose).unsign(value, max_age=int(LOGIN_CSRF_MAX_AGE.total_seconds()))
+    except BadSignature:  # also SignatureExpired, its subclass
+        return None
+    return raw.decode("ascii", "replace")
+
+
+@dataclass(frozen=True)
+class LoginCsrf:
+    cookie: str  # the signed nonce for the cookie
+    field: str  # the signed nonce for the form
+
+
+def login_csrf(request: Request) -> LoginCsrf:
+    """The sign-in form's pair: the browser's nonce when its cookie is ours and fresh (so two open tabs
+    both work), else a new one; both halves signed afresh."""
+    app = request.app
+    nonce = _nonce(app, "cookie", request.cookies.get(PRE_COOKIE)) or secrets.token_urlsafe(24)
+    return LoginCsrf(_signer(app, "cookie").sign(nonce).decode(), _signer(app, "form").sign(nonce).decode())
+
+
+def set_login_csrf(request: Request, response: Response, value: LoginCsrf) -> None:
     response.set_cookie(
-        PRE_COOKIE, value, httponly=True, samesite="strict", secure=_secure(request), path="/login"
+        PRE_COOKIE,
+        value.cookie,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/login",
+        max_age=int(LOGIN_CSRF_MAX_AGE.total_seconds()),
     )
 
 
 def check_login_csrf(request: Request, sent: str | None) -> None:
-    expected = request.cookies.get(PRE_COOKIE)
-    if not expected or not sent or not hmac.compare_digest(expected, sent):
+    expected = _nonce(request.app, "cookie", request.cookies.get(PRE_COOKIE))
+    got = _nonce(request.app, "form", sent)
+    if expected is None or got is None or not hmac.compare_digest(expected, got):
         raise CsrfRefused
 
 

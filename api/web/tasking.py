@@ -1,99 +1,112 @@
 """The tasking list for the tactical tasking meeting (story 4): open requests by priority, per hub, with
-each hub's load against its capacity. Printable."""
+each hub's load against its capacity. Printable.
+
+The chair's actions post to the case's own action route, which sends the browser back here with the
+case and what was done; the page then says so, naming the case, from the case as it is now. With the
+script, the same forms post in the background and only the hub's part of the page is redrawn (from
+`/tasking/hubs/{code}`); without it, the whole page comes back.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from api.deps import SessionDep
-from api.web.core import WebRoute, WebUser, highest_marking, is_staff, render
-from api.web.rows import CASE, CaseRow, rows
-from workflow import access, accounts
+from api.web.core import WebRoute, WebUser, highest_marking, is_staff, render, when
+from workflow import accounts
 from workflow.access import Forbidden, Principal
-from workflow.db import utcnow
+from workflow.errors import NotFound
 from workflow.lifecycle import STRANDS_4P
-from workflow.models import Case, Hub
+from workflow.reads import tasking as reads_tasking
+from workflow.reads.tasking import PER_HUB, HubAgenda
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
-# Awaiting a tasking decision; tasked and reviewed cases are each hub's current load.
-AGENDA = ("assessed", "prioritised")
-LOAD = ("tasked", "reviewed")
-PER_HUB = 30
+HubCode = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9_.\-]+$")]
+DONE = ("prioritise", "task", "defer")
 
 
-@dataclass(frozen=True)
-class HubAgenda:
-    hub: Hub
-    rows: list[CaseRow]
-    waiting: int
-    tasked: int
-
-    @property
-    def free(self) -> int:
-        return self.hub.capacity - self.tasked
-
-    @property
-    def over(self) -> bool:
-        return self.tasked > self.hub.capacity
-
-
-def _counts(session: Session, who: Principal, states: tuple[str, ...]) -> dict[str | None, int]:
-    # Grouped by (state, hub), the order of the (state, hub) index: grouped by hub alone, SQLite may
-    # choose to walk the hub index over the whole table to avoid a sort, forty times slower at 100k cases.
-    found = session.execute(
-        select(CASE.c.state, CASE.c.hub, func.count())
-        .where(CASE.c.state.in_(states), access.visible(who))
-        .group_by(CASE.c.state, CASE.c.hub)
-    ).all()
-    out: dict[str | None, int] = {}
-    for _, hub, n in found:
-        out[hub] = out.get(hub, 0) + n
-    return out
-
-
-def agenda(session: Session, who: Principal, per_hub: int = PER_HUB) -> list[HubAgenda]:
-    now = utcnow()
-    waiting = _counts(session, who, AGENDA)
-    tasked = _counts(session, who, LOAD)
-    out = []
-    for hub in accounts.list_hubs(session):
-        if not hub.active:
-            continue
-        # Bands sort as text in priority order (P1 < P2 ...); unscored last; then risk, then the oldest.
-        ranked = session.execute(
-            select(Case)
-            .where(CASE.c.state.in_(AGENDA), CASE.c.hub == hub.code, access.visible(who))
-            .order_by(CASE.c.band.is_(None), CASE.c.band, CASE.c.risk.desc(), CASE.c.created_at, CASE.c.id)
-            .limit(per_hub)
-        ).scalars()
-        out.append(HubAgenda(hub, rows(ranked, now), waiting.get(hub.code, 0), tasked.get(hub.code, 0)))
-    return out
-
-
-@router.get("/tasking")
-def tasking(request: Request, session: SessionDep, who: WebUser) -> Response:
+def _staff_only(who: Principal) -> None:
     if not is_staff(who):
         raise Forbidden(
             "the tasking list is for centre and hub staff", needed=["analyst", "case_owner", "supervisor"]
         )
-    hubs = agenda(session, who)
-    staff = [u for u in accounts.list_users(session) if u.active and "case_owner" in u.roles]
-    return render(
-        request,
-        "tasking.html",
-        {
-            "title": "Tasking list",
-            "hubs": hubs,
-            "staff": staff,
-            "all_hubs": [h.hub for h in hubs],
-            "strands": STRANDS_4P,
-            "per_hub": PER_HUB,
-            "may_task": who.has("supervisor"),
-        },
-        marking=highest_marking([r.case.protective_marking for h in hubs for r in h.rows]),
+
+
+def confirmation(session: Session, who: Principal, done: str | None, case_id: str | None) -> str:
+    """What the last action did, said from the case as it is now (nothing if it does not show it)."""
+    if done not in DONE or not case_id or not case_id.isdigit() or not 0 < int(case_id) < 2**31:
+        return ""
+    c = reads_tasking.agenda_case(session, who=who, case_id=int(case_id))
+    if c is None:
+        return ""
+    if done == "prioritise" and c.state == "prioritised":
+        return f"{c.reference} prioritised: it stays on the list, ready to task to a team and an owner."
+    if done == "task" and c.state == "tasked":
+        team = f", team {c.team}" if c.team else ""
+        return (
+            f"{c.reference} tasked to {c.hub}{team}, owner {c.owner}: it leaves the list and counts "
+            f"against {c.hub}'s load."
+        )
+    if done == "defer" and c.deferred_at is not None and c.state in reads_tasking.AGENDA:
+        return (
+            f"{c.reference} deferred {when(c.deferred_at)}: it stays on the list in its rank, saying why; "
+            "the requester is told."
+        )
+    return ""
+
+
+def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[str, object]:
+    may_task = who.has("supervisor")
+    staff = (
+        [u for u in accounts.list_users(session) if u.active and "case_owner" in u.roles] if may_task else []
     )
+    return {
+        "title": "Tasking list",
+        "hubs": hubs,
+        "staff": staff,
+        "strands": STRANDS_4P,
+        "per_hub": PER_HUB,
+        "may_task": may_task,
+    }
+
+
+def _marking(hubs: list[HubAgenda]) -> str:
+    return highest_marking([c.protective_marking for h in hubs for c in h.cases])
+
+
+@router.get("/tasking")
+def tasking(
+    request: Request, session: SessionDep, who: WebUser, done: str | None = None, case: str | None = None
+) -> Response:
+    _staff_only(who)
+    hubs = reads_tasking.agenda(session, who=who)
+    context = _context(session, who, hubs)
+    context["done"] = confirmation(session, who, done, case)
+    return render(request, "tasking.html", context, marking=_marking(hubs))
+
+
+@router.get("/tasking/hubs/{code}")
+def hub_part(
+    request: Request,
+    session: SessionDep,
+    who: WebUser,
+    code: HubCode,
+    done: str | None = None,
+    case: str | None = None,
+) -> Response:
+    """One hub's section of the list, as the script redraws it in place after an action."""
+    _staff_only(who)
+    hubs = reads_tasking.agenda(session, who=who, hub=code)
+    if not hubs:
+        raise NotFound(f"no active hub {code!r}")
+    context = _context(session, who, hubs)
+    context.update(h=hubs[0], part_done=confirmation(session, who, done, case))
+    marking = _marking(hubs)
+    response = render(request, "_tasking_hub.html", context, marking=marking)
+    # The part carries the marking of what it shows, for the script to raise the page's banners with.
+    response.headers["X-Protective-Marking"] = marking
+    return response

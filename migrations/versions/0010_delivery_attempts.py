@@ -1,7 +1,7 @@
 """delivery attempts recorded before the send ("maybe sent" after a crash)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-02 10:00:00.000000
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import workflow.db
 
 
 revision: str = '0010'
-down_revision: Union[str, None] = '0007'
+down_revision: Union[str, None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -17,6 +17,10 @@ from sqlmodel import Session
 
 from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, request_data, unchecked
 from workflow import escalations, reports, service, timers
+from workflow.access import Principal
+from workflow.reads import escalations as reads_escalations
+
+CHAIR = Principal("chair", frozenset({"supervisor"}), clearance="OFFICIAL-SENSITIVE")
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -52,9 +56,9 @@ def _drive(session: Session) -> None:
     d = _submit(session, at(1, 7, 9))  # D: Wed 09:00
     _fire(session, d, "assess", at(1, 7, 12), assessment=P1_CAPABILITY_D)  # D submitted 3 h, P1: escalation
     _fire(session, d, "prioritise", at(1, 7, 13))  # D assessed 1 h
-    (rule_escalation,) = escalations.list_escalations(session, status="open")
+    (rule_escalation,) = reads_escalations.list_escalations(session, who=CHAIR, statuses=["open"])
     escalations.acknowledge(
-        session, escalation_id=rule_escalation.id, by=unchecked("sup.east"), now=at(1, 7, 14)
+        session, escalation_id=rule_escalation.escalation.id, by=unchecked("sup.east"), now=at(1, 7, 14)
     )  # 2 h
     _fire(session, d, "task", at(1, 7, 15))  # D prioritised 2 h; P1 review due 14 days on: Wed 21 Jan 15:00
     # E's assessment was due Wed 7 Jan 11:00 (two working days): the worker finds it breached.

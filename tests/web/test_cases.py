@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -61,8 +62,10 @@ def test_case_list_filters_and_pages(engine: Engine) -> None:
     assert made[0].reference in second.text and "First page" in second.text
     only = v.get("/cases?state=assessed")
     assert assessed.reference in only.text and made[0].reference not in only.text
-    # Nonsense filters are ignored, not a server error.
-    assert v.get("/cases?state=nonsense&hub=%00&sort=bogus").status_code == 200
+    # Nonsense filters are not a server error, nor silently ignored: the page says what is wrong (issue 12).
+    nonsense = v.get("/cases?state=nonsense&hub=%00&sort=bogus")
+    assert nonsense.status_code == 422 and 'id="search-problems"' in nonsense.text
+    assert "There is no state \u201cnonsense\u201d." in nonsense.text
 
 
 def test_another_units_case_is_a_404_page(engine: Engine) -> None:
@@ -137,6 +140,21 @@ def test_bad_assessment_keeps_values_and_puts_errors_beside_fields(engine: Engin
         r'<option value="4" selected>4 \u2013 critical</option>', response.text
     )  # community kept
     assert version_of(engine, made.id) == (1, "submitted")
+
+
+def test_an_incomplete_preview_names_what_is_missing(engine: Engine) -> None:
+    """Issue 12 item 16: the preview says which fields are missing, in the form's own words."""
+    add_cast(engine)
+    made = make_case(engine, "submitted")
+    v = visitor(engine, "analyst.centre")
+    partial = {
+        k: v for k, v in MORILE_FORM.items() if k not in ("assessment.harm.financial", "assessment.scope")
+    }
+    answer = v.client.post(f"/cases/{made.id}/score-preview", data=partial, headers={"X-CSRF-Token": v.csrf})
+    assert answer.status_code == 422
+    html = answer.json()["html"]
+    assert "To see the score, complete:" in html and "financial harm" in html and "scope" in html
+    assert "physical harm" not in html
 
 
 def test_live_preview_endpoint_scores_without_storing(engine: Engine) -> None:
@@ -268,3 +286,17 @@ def test_escalation_shows_on_the_case_with_its_rules(engine: Engine) -> None:
     page = visitor(engine, "sup.centre").get(f"/cases/{made.id}")
     assert "weak-position-on-high-band" in page.text and "needs regional support decision" in page.text
     assert "Pending timers" in page.text and "ladder" in page.text
+
+
+def test_the_case_page_shows_whether_its_history_verifies(engine: Engine) -> None:
+    """Issue 12 item 23: a tampered event is not shown as if nothing were wrong."""
+    add_cast(engine)
+    made = make_case(engine, "assessed")
+    v = visitor(engine, "analyst.centre")
+    assert "History verified: all 2 events are sealed and linked" in v.get(f"/cases/{made.id}").text
+    with engine.begin() as conn:  # a hand edit of the database, as someone with write access might make
+        conn.execute(
+            text("UPDATE case_event SET reason = 'edited' WHERE case_id = :c AND seq = 2"), {"c": made.id}
+        )
+    page = v.get(f"/cases/{made.id}").text
+    assert "does not verify" in page and "Event 2:" in page

@@ -128,18 +128,18 @@ def test_review_reminders_then_the_ladder_then_acknowledgement(session: Session)
     case = queries.get_case(session, case_id=done.case_id)
     due = at(2026, 11, 4, 10) + timedelta(days=14)  # P1: review every 14 days
     assert case.review_due_at == due
-    # p1-child-exploitation reminds 1 day before; the due moment itself is the review_due timer.
+    # Story 5: the owner is reminded three days before; the due moment itself is the review_due timer.
     assert pending(session, done.case_id)[-2:] == [
-        ("review_reminder", due - timedelta(days=1)),
+        ("review_reminder", due - timedelta(days=3)),
         ("review_due", due),
     ]
 
-    fire_all(session, due - timedelta(hours=23))
+    fire_all(session, due - timedelta(days=3) + timedelta(minutes=1))
     reminder = last(session, done.case_id, "review_reminder")
     assert (reminder.trigger, reminder.payload["notify"], reminder.payload["days_remaining"]) == (
         "review_reminder",
         ["owner"],
-        1,
+        3,
     )
 
     fire_all(session, due + timedelta(minutes=1))
@@ -197,11 +197,17 @@ def test_rule_escalation_climbs_to_the_chair_unless_acknowledged(session: Sessio
     assert "regional support decision" in esc.reason
     assert queries.get_case(session, case_id=done.case_id).escalation_level == 1
 
-    fire_all(session, t0 + timedelta(days=2, minutes=1))
+    # Story 3: a P1 escalation is acknowledged within the hour; unacknowledged, the ladder reminds the
+    # supervisor at the hour, then goes to the tasking chair an hour after that.
+    assert fire_all(session, t0 + timedelta(minutes=59)) == []
+    fire_all(session, t0 + timedelta(hours=1, minutes=1))
+    step = queries.history(session, case_id=done.case_id)[-1]
+    assert (step.trigger, step.payload["notify"]) == ("escalation_step", ["hub_supervisor"])
+    fire_all(session, t0 + timedelta(hours=2, minutes=2))
     step = queries.history(session, case_id=done.case_id)[-1]
     assert (step.trigger, step.payload["notify"]) == ("escalation_step", ["tasking_chair"])
     session.refresh(esc)
-    assert esc.step == 2
+    assert esc.step == 3
 
     # Re-scoring at the same level does not raise a second rule escalation (the SLA may have its own).
     service.fire(

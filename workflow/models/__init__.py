@@ -5,7 +5,7 @@ happened to which case. Cases change only through workflow.service, which compar
 Importing this package registers every table on SQLModel.metadata (Alembic relies on that).
 """
 
-from workflow.models.access import ApiToken, CaseRead, IdempotencyRecord
+from workflow.models.access import AccountLock, ApiToken, CaseRead, IdempotencyRecord, SignInAttempt
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
@@ -13,6 +13,7 @@ from workflow.models.rulesets import RulesetVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
 
 __all__ = [
+    "AccountLock",
     "ApiToken",
     "Assessment",
     "Case",
@@ -25,6 +26,7 @@ __all__ = [
     "IdempotencyRecord",
     "Refusal",
     "RulesetVersion",
+    "SignInAttempt",
     "Timer",
     "Unit",
     "User",

@@ -10,20 +10,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, or_, select
 from sqlmodel import Session, col
 
 from workflow import access, refusals
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.errors import BadCursor, FieldProblem, Forbidden, InvalidInput, NotFound
-from workflow.lifecycle import scoring_trigger
+from workflow.lifecycle import TERMINAL, State, scoring_trigger
 from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Escalation
+from workflow.rulebook import active_rulebook
 from workflow.tables import CASE, READ
 
 
@@ -117,6 +118,7 @@ SORTS: dict[str, Any] = {
     "reference": CASE.c.id,
 }
 SORT_CHOICES = tuple(s for name in SORTS for s in (name, f"-{name}"))
+STATE_VALUES = tuple(s.value for s in State)
 
 
 @dataclass(frozen=True)
@@ -172,23 +174,55 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(column: Any, code: str) -> ColumnElement[bool]:
+    """A JSON list column holding `code`. The lists hold vocabulary codes (letters, digits, _ . -), which
+    the JSON text shows quoted, so the quoted code matches exactly that element on either database."""
+    return cast(column, Text).like(_like(f'"{code}"'), escape="\\")
+
+
+def _vocabulary_problem(name: str, value: str, known: Collection[str]) -> FieldProblem | None:
+    if value in known:
+        return None
+    return FieldProblem(name, f"unknown {name} {value!r}; one of {', '.join(known)}")
+
+
 def search_cases(
     session: Session,
     *,
     who: Principal,
     state: str | None = None,
+    is_open: bool | None = None,
     hub: str | None = None,
     band: str | None = None,
     unit: str | None = None,
     owner: str | None = None,
+    theme: str | None = None,
+    capability: str | None = None,
     q: str | None = None,
     sort: str = "-created_at",
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """A page of the cases `who` may see, filtered and sorted in the database, keyset-paginated."""
+    """A page of the cases `who` may see, filtered and sorted in the database, keyset-paginated.
+
+    `is_open` True keeps cases not yet closed, rejected or withdrawn (False: only those); `theme` and
+    `capability` are codes of the active rules' vocabularies (an unknown one is refused, not ignored);
+    `q` finds words in the reference, title, summary or target."""
+    problems: list[FieldProblem] = []
     if sort not in SORTS and sort.lstrip("-") not in SORTS:
-        raise InvalidInput([FieldProblem("sort", f"unknown sort {sort!r}; one of {', '.join(SORT_CHOICES)}")])
+        problems.append(FieldProblem("sort", f"unknown sort {sort!r}; one of {', '.join(SORT_CHOICES)}"))
+    if state is not None and state not in STATE_VALUES:
+        problems.append(FieldProblem("state", f"unknown state {state!r}; one of {', '.join(STATE_VALUES)}"))
+    if theme is not None or capability is not None:
+        vocab = active_rulebook(session).ruleset
+        for name, value, known in (
+            ("theme", theme, vocab.themes),
+            ("capability", capability, vocab.capabilities),
+        ):
+            if value is not None and (found := _vocabulary_problem(name, value, known)) is not None:
+                problems.append(found)
+    if problems:
+        raise InvalidInput(problems)
     key = sort.lstrip("-")
     descending = sort.startswith("-")
     expr = SORTS[key]
@@ -202,12 +236,20 @@ def search_cases(
     ):
         if wanted is not None:
             where.append(column == wanted)
-    if q:
+    if is_open is not None:
+        terminal = CASE.c.state.in_(sorted(t.value for t in TERMINAL))
+        where.append(~terminal if is_open else terminal)
+    if theme is not None:
+        where.append(_contains(CASE.c.themes, theme))
+    if capability is not None:
+        where.append(_contains(CASE.c.capabilities, capability))
+    if q and q.strip():
         pattern = _like(q.strip())
         where.append(
             or_(
                 CASE.c.reference.ilike(pattern, escape="\\"),
                 CASE.c.title.ilike(pattern, escape="\\"),
+                CASE.c.summary.ilike(pattern, escape="\\"),
                 CASE.c.target_name.ilike(pattern, escape="\\"),
             )
         )
