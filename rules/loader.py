@@ -35,6 +35,8 @@ from rules.model import (
     Term,
     Unit,
 )
+from rules.morile.matrix_file import OPTIONAL_FIELDS as OPTIONAL_FIELDS_OF_MATRIX
+from rules.morile.matrix_file import REQUIRED_FIELDS as REQUIRED_FIELDS_OF_MATRIX
 from rules.vocab import DURATION_UNITS, ROLES, SLA_STAGES, UNIT_KINDS
 from rules.yamlsrc import Pos, Reader, describe, join, plain
 
@@ -49,7 +51,27 @@ SECTIONS = (
     "policy",
 )
 REQUIRED_SECTIONS = (*REFERENCE_SECTIONS, "default_route", "escalation_levels", "policy_defaults")
+# The file of a folder ruleset that holds each required section (as rules/default/ is laid out): a
+# missing section is reported there, or at the first file when the folder has no file of that name.
+HOME_FILES = {
+    **{name: "reference" for name in REFERENCE_SECTIONS},
+    "default_route": "routing",
+    "escalation_levels": "escalation",
+    "policy_defaults": "policy",
+}
 RESERVED_NAMES = ("default_route", "policy_defaults")  # they name the fallbacks in traces
+
+
+MATRIX_NOT_RULES = "a MoRiLE matrix file, not a rule file: check it on its own as a matrix"
+_MATRIX_FIELDS = frozenset((*REQUIRED_FIELDS_OF_MATRIX, *OPTIONAL_FIELDS_OF_MATRIX))
+
+
+def looks_like_matrix(doc: Any) -> bool:
+    """A file's top mapping holds a MoRiLE matrix's fields and no ruleset section."""
+    if not isinstance(doc, dict):
+        return False
+    keys = {str(k) for k in doc}
+    return bool(keys & _MATRIX_FIELDS) and not keys & set(SECTIONS)
 
 
 def ruleset_files(path: Path) -> list[Path]:
@@ -88,6 +110,9 @@ class _Loader:
             top = reader.mapping(doc, (1, 1), "")
             if top is None:
                 continue
+            if looks_like_matrix(top):
+                reader.error((1, 1), "", MATRIX_NOT_RULES)
+                continue
             for key in top:
                 pos = reader.key_pos(top, key, (1, 1))
                 if key not in SECTIONS:
@@ -98,12 +123,15 @@ class _Loader:
                     reader.error(pos, str(key), f"section already defined at {other.file}:{line}:{col}")
                 else:
                     self.sections[str(key)] = (reader, top, top[key])
-        if any(e.message.startswith("YAML syntax error") for e in self.errors):
+        matrix_only = not self.sections and any(e.message == MATRIX_NOT_RULES for e in self.errors)
+        if matrix_only or any(e.message.startswith("YAML syntax error") for e in self.errors):
             raise RuleFileErrors(self.errors)
-        first = Reader(str(files[0]), self.errors)
         for name in REQUIRED_SECTIONS:
             if name not in self.sections:
-                first.error((1, 1), name, "required section is missing from the ruleset")
+                home = next((f for f in files if f.stem == HOME_FILES[name]), files[0])
+                Reader(str(home), self.errors).error(
+                    (1, 1), name, "required section is missing from the ruleset"
+                )
 
         hubs = self.reference("hubs", self.hub)
         units = self.reference("units", self.unit)

@@ -22,6 +22,24 @@ from rules.morile.matrix import (
 from rules.vocab import BANDS, CONFIDENCE_LEVELS, ORG_GRADES, RESPONSE_LEVELS
 from rules.yamlsrc import Reader, describe, join
 
+# The top-level fields of a matrix file (none of them is a ruleset section: rules/checks.py tells the
+# two kinds of file apart by them).
+REQUIRED_FIELDS = (
+    "id",
+    "version",
+    "placeholder",
+    "label",
+    "harm",
+    "scope",
+    "likelihood",
+    "vulnerability",
+    "bands",
+    "floor",
+    "confidence",
+    "organisational_position",
+)
+OPTIONAL_FIELDS = ("description",)
+
 
 @functools.cache
 def default_matrix() -> Matrix:
@@ -52,25 +70,7 @@ class _MatrixParser:
         top = r.mapping(doc, (1, 1), "")
         if top is None:
             return None
-        r.fields(
-            top,
-            "",
-            required=(
-                "id",
-                "version",
-                "placeholder",
-                "label",
-                "harm",
-                "scope",
-                "likelihood",
-                "vulnerability",
-                "bands",
-                "floor",
-                "confidence",
-                "organisational_position",
-            ),
-            optional=("description",),
-        )
+        r.fields(top, "", required=REQUIRED_FIELDS, optional=OPTIONAL_FIELDS)
         here = (1, 1)
         vpos = functools.partial(r.value_pos, top, fallback=here)
         mid = r.string(top.get("id"), vpos("id"), "id") if "id" in top else None
@@ -348,7 +348,9 @@ class _MatrixParser:
         for lvl in levels if gnode is not None else ():
             assert gnode is not None
             if lvl not in gnode:
-                r.error(r.node_pos(gnode, pos), join(f"{field}.grades", lvl), "missing grade for this level")
+                r.error(
+                    r.node_pos(gnode, pos), join(f"{field}.grades", str(lvl)), "missing grade for this level"
+                )
                 continue
             grade = self.choice(gnode, lvl, join(f"{field}.grades", str(lvl)), ORG_GRADES)
             if grade:
