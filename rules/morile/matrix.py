@@ -82,6 +82,7 @@ class Matrix:
 
 
 def level_span(levels: Mapping[int, str]) -> str:
-    """The range of the levels as users read it (0 to 4 with an en dash) (``(none)`` when there are none)."""
+    """The range of the levels as users read it (0 to 4 with an en dash). Never empty: a matrix file
+    needs at least one level of each kind, and the reader only asks for the span of loaded levels."""
     keys = sorted(levels)
-    return f"{keys[0]}{DASH}{keys[-1]}" if keys else "(none)"
+    return f"{keys[0]}{DASH}{keys[-1]}"

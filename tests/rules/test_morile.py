@@ -509,3 +509,9 @@ def test_the_reason_for_an_override() -> None:
     assert (s.confidence, s.confidence_overridden, s.confidence_reason) == ("medium", True, "one source only")
     ignored = score(default_matrix(), inputs(confidence_reason="not needed"))  # no override: not recorded
     assert ignored.confidence_reason is None
+
+
+def test_confidence_given_as_nothing_without_grades_is_one_problem() -> None:
+    assert problems(inputs(intelligence=None, confidence=None)) == [
+        ("confidence", "must be one of low, medium, high, got nothing")
+    ]
