@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 PACKAGES := workflow rules api notifications
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench mutation install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/signin.py
 	$(BIN)/python bench/signin_cost.py
 	$(BIN)/python bench/pages_demo.py
+
+# Mutation testing of the core modules (not part of `make test`; mutation/run.py, about 10-20 minutes on
+# two cores): one line per module `module: killed/total = score%`, survivors in mutation/out/survivors.txt.
+mutation: $(STAMP)
+	$(BIN)/python mutation/run.py
 
 clean:
 	rm -rf $(VENV) sctac.db sctac.db-wal sctac.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -201,15 +201,25 @@ def _rule_path(path: Path) -> Path:
 
 @rules_app.command("check")
 @guarded
-def rules_check(path: Annotated[Path, typer.Argument(help="a rule file or a folder of them")]) -> None:
-    """Validate rule files: every error with file:line:col, then overlaps and gaps as warnings."""
+def rules_check(
+    path: Annotated[Path, typer.Argument(help="a rule file, a folder of them, or a MoRiLE matrix file")],
+    matrix: Annotated[bool, typer.Option("--matrix", help="check PATH as a MoRiLE matrix file")] = False,
+) -> None:
+    """Validate rule files (or a matrix file, recognised or with --matrix): every error with
+    file:line:col, then overlaps and gaps as warnings."""
+    import rules
     from workflow import rulesets
 
-    result = rulesets.check(_rule_path(path))
+    as_matrix = matrix or rules.is_matrix_file(_rule_path(path))
+    result = rules.check_matrix(path) if as_matrix else rulesets.check(path)
     for line in result.lines():
         typer.echo(line, err=not result.ok)
     if not result.ok:
         raise fail(f"{len(result.errors)} error(s) in {path}")
+    if result.matrix is not None:
+        m = result.matrix
+        typer.echo(f"ok: {path} is matrix {m.id} {m.version}" + (" (placeholder)" if m.placeholder else ""))
+        return
     assert result.ruleset is not None
     count = len(result.ruleset.rules)
     typer.echo(

@@ -1,6 +1,6 @@
 """MoRiLE scoring, rule files, their compiler and engines (imports nothing else of sctac)."""
 
-from rules.checks import CheckResult, RuleWarning, check
+from rules.checks import CheckResult, RuleWarning, check, check_matrix, is_matrix_file
 from rules.decisions import Decisions, Escalation, Fired, Policy, Route
 from rules.engine import BACKENDS, CompiledRules, compile_rules, durable_available
 from rules.errors import (
@@ -67,11 +67,13 @@ __all__ = [
     "Unit",
     "band_rank",
     "check",
+    "check_matrix",
     "compare",
     "compile_rules",
     "default_matrix",
     "durable_available",
     "is_downgrade",
+    "is_matrix_file",
     "load_matrix",
     "load_ruleset",
     "preview",

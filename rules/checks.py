@@ -1,5 +1,8 @@
 """The checker an admin runs before publishing: errors, plus warnings about overlaps and gaps.
 
+A MoRiLE matrix file is checked on its own by :func:`check_matrix`; :func:`is_matrix_file` recognises
+one (its top-level fields are a matrix's, none a ruleset section), as `sctac rules check` does.
+
 Warnings are found by trying every combination of representative fact values (rules/partition.py):
 a routing rule is *shadowed* when every case it matches is taken first by higher-ranked rules, and a
 unit has a *gap* when some of its cases match no routing rule and fall to the default route.
@@ -16,9 +19,11 @@ from typing import Any
 from rules.compiler import to_ir
 from rules.conditions import Predicate, compile_condition
 from rules.errors import RuleError, RuleFileErrors
-from rules.loader import load_ruleset
+from rules.loader import load_ruleset, looks_like_matrix
 from rules.model import Ruleset
+from rules.morile import Matrix, load_matrix
 from rules.partition import Partition
+from rules.yamlsrc import Reader
 
 MAX_POINTS = 200_000  # beyond this many combinations the search gives up (no warning rather than a guess)
 
@@ -40,6 +45,7 @@ class CheckResult:
     errors: tuple[RuleError, ...]
     warnings: tuple[RuleWarning, ...]
     ruleset: Ruleset | None = None
+    matrix: Matrix | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,6 +62,23 @@ def check(path: str | Path) -> CheckResult:
     except RuleFileErrors as exc:
         return CheckResult(exc.errors, ())
     return CheckResult((), tuple(lint(ruleset)), ruleset)
+
+
+def check_matrix(path: str | Path) -> CheckResult:
+    """Load a MoRiLE matrix file without raising: every error with file:line:col."""
+    try:
+        matrix = load_matrix(path)
+    except RuleFileErrors as exc:
+        return CheckResult(exc.errors, ())
+    return CheckResult((), (), matrix=matrix)
+
+
+def is_matrix_file(path: str | Path) -> bool:
+    """A single file whose top-level fields include a matrix's and no ruleset section."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    return looks_like_matrix(Reader(str(path), []).load(path))
 
 
 class _Space:

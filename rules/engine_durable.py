@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -230,8 +229,3 @@ class DurableMatcher:
 
     def __repr__(self) -> str:
         return f"DurableMatcher({self.ruleset_name!r}, rules={len(self.definition)})"
-
-
-def describe_ruleset(ir: Mapping[str, Any]) -> str:
-    """The durable_rules JSON definition, for people debugging a compiled ruleset."""
-    return json.dumps(durable_ruleset(ir), indent=2, sort_keys=True)

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+import rules
 from workflow.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unsupported database {url.get_backend_name()!r}: use sqlite:// or postgresql://"
             )
+        return value
+
+    @field_validator("matrix_path")
+    @classmethod
+    def _matrix_loads(cls, value: Path) -> Path:
+        # Checked here so a bad matrix stops start-up with one line, not the first assessment hours later.
+        try:
+            rules.load_matrix(value)
+        except rules.RuleFileErrors as exc:
+            first, more = exc.errors[0], len(exc.errors) - 1
+            rest = f" (and {more} more: sctac rules check --matrix {value})" if more else ""
+            raise ValueError(f"{first}{rest}") from None
         return value
 
     # Notifications worker (notifications/worker.py): how often it polls, and how long it waits on a

@@ -1,0 +1,235 @@
+"""Mutation testing of the core modules with mutmut 3 (`make mutation`; not part of `make test`).
+
+Each target below is one row of TARGETS: the package mutmut copies, the modules in it to mutate, and
+the tests that exercise them. A target runs in its own staging folder (mutation/.work/NAME/, links
+to the repository plus a generated setup.cfg), so targets do not share mutmut's state and the
+working tree is never touched. Adding a target is adding a row.
+
+Printed at the end, one line per module and one per target::
+
+    rules/morile/scoring.py: 402/410 = 98.0% (3 equivalent excluded)
+
+Killed counts what a test caught (failure, timeout, crash); the total leaves out the equivalent mutants
+listed in mutation/equivalents.txt (no behaviour change, one line each with its reason). Survivors,
+with their diffs, are written to mutation/out/survivors.txt; the figures to mutation/out/scores.txt.
+
+    python mutation/run.py [TARGET ...] [--max-children N] [--keep]
+
+``--keep`` reuses a previous run's mutants folder (mutmut then only re-tests what changed); without it
+every run starts afresh, which is what the printed time measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / ".work"
+OUT = HERE / "out"
+EQUIVALENTS = HERE / "equivalents.txt"
+# Everything a test may import: linked into each staging folder (mutmut copies it into mutants/).
+PROJECT = ("rules", "workflow", "notifications", "api", "migrations", "tests", "pyproject.toml")
+PYTEST_ARGS = ("-p", "no:cacheprovider", "-q", "-x")
+# mutmut's exit codes that mean a test noticed the mutant (see mutmut/stats.py).
+KILLED = {1, 3, 24, -24, 152, 255, 36, -11, -9, 37}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    package: str  # the top-level folder mutmut copies (its non-mutated modules are still importable)
+    modules: tuple[str, ...]  # globs of the files to mutate, relative to the repository root
+    tests: tuple[str, ...]  # pytest paths or node ids that exercise them
+    deselect: tuple[str, ...] = ()  # slow tests that test something else (e.g. durable_rules' memory)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        name="morile",
+        package="rules",
+        modules=("rules/morile/*",),
+        tests=(
+            "tests/rules/test_morile.py",
+            "tests/rules/test_matrix_files.py",
+            "tests/rules/test_rule_files.py",
+        ),
+    ),
+    Target(
+        name="rules-engines",
+        package="rules",
+        modules=("rules/compiler.py", "rules/conditions.py", "rules/engine.py", "rules/engine_native.py"),
+        tests=(
+            "tests/rules/test_engines.py",
+            "tests/rules/test_decisions.py",
+            "tests/rules/test_durable_traps.py",
+            "tests/rules/test_rule_files.py",
+        ),
+        # durable_rules' own memory, threads and cache: tens of seconds each, nothing of the compiled form
+        deselect=(
+            "tests/rules/test_durable_traps.py::test_five_thousand_evaluations_never_leak_sessions",
+            "tests/rules/test_durable_traps.py::test_recompiling_versions_reuses_them_and_memory_stays_flat",
+            "tests/rules/test_durable_traps.py::test_cache_is_bounded",
+            "tests/rules/test_durable_traps.py::test_threads_get_the_same_decisions_as_serial",
+        ),
+    ),
+)
+
+
+def _equivalents() -> dict[str, str]:
+    """mutant name -> why it changes nothing (lines ``name  # reason``; blank lines and # lines skipped)."""
+    out: dict[str, str] = {}
+    if not EQUIVALENTS.exists():
+        return out
+    for raw in EQUIVALENTS.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, reason = line.partition("#")
+        if not reason.strip():
+            raise SystemExit(f"{EQUIVALENTS.name}: {name.strip()}: give a one-line reason after '#'")
+        out[name.strip()] = reason.strip()
+    return out
+
+
+def _stage(target: Target, keep: bool) -> Path:
+    stage = WORK / target.name
+    if stage.exists() and not keep:
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT:
+        link = stage / name
+        if not link.exists():
+            link.symlink_to(ROOT / name)
+    also = [p for p in PROJECT if p not in (target.package, "tests", "pyproject.toml")]
+    selection = [*target.tests, *(f"--deselect={t}" for t in target.deselect)]
+    lines = [
+        "[mutmut]",
+        f"source_paths = {target.package}",
+        "only_mutate =",
+        *(f"    {m}" for m in target.modules),
+        "also_copy =",
+        *(f"    {p}" for p in also),
+        "pytest_add_cli_args =",
+        *(f"    {a}" for a in PYTEST_ARGS),
+        "pytest_add_cli_args_test_selection =",
+        *(f"    {t}" for t in selection),
+        "use_git_change_detection = false",
+        "",
+    ]
+    (stage / "setup.cfg").write_text("\n".join(lines))
+    return stage
+
+
+def _results(stage: Target, folder: Path) -> dict[str, dict[str, int | None]]:
+    """module path -> {mutant name: exit code}, read from mutmut's own .meta files."""
+    out: dict[str, dict[str, int | None]] = {}
+    for meta in sorted((folder / "mutants").rglob("*.py.meta")):
+        module = str(meta.relative_to(folder / "mutants"))[: -len(".meta")]
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        if codes:
+            out[module] = codes
+    return out
+
+
+def _diffs(folder: Path, names: list[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    script = (
+        "import json, sys\n"
+        "from mutmut.mutation.diff_apply import get_diff_for_mutant\n"
+        "print(json.dumps({n: get_diff_for_mutant(n) for n in json.load(sys.stdin)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=folder,
+        input=json.dumps(names),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+def _line(label: str, killed: int, total: int, excluded: int) -> str:
+    score = 100.0 * killed / total if total else 100.0
+    return f"{label}: {killed}/{total} = {score:.1f}% ({excluded} equivalent excluded)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help=f"default: all ({', '.join(t.name for t in TARGETS)})")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--keep", action="store_true", help="reuse the previous mutants folder")
+    args = parser.parse_args(argv)
+    known = {t.name: t for t in TARGETS}
+    unknown = [n for n in args.targets if n not in known]
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    chosen = [known[n] for n in args.targets] or list(TARGETS)
+    equivalents = _equivalents()
+    mutmut = Path(sys.executable).with_name("mutmut")
+    OUT.mkdir(exist_ok=True)
+    score_lines: list[str] = []
+    survivor_text: list[str] = []
+    seen_equivalents: set[str] = set()
+    started = time.monotonic()
+    for target in chosen:
+        t0 = time.monotonic()
+        stage = _stage(target, args.keep)
+        log = OUT / f"{target.name}.log"
+        with log.open("w") as handle:
+            run = subprocess.run(
+                [str(mutmut), "run", "--max-children", str(args.max_children)],
+                cwd=stage,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            )
+        if run.returncode != 0:
+            print(f"{target.name}: mutmut failed (exit {run.returncode}); see {log}", file=sys.stderr)
+            return run.returncode
+        all_killed = all_total = all_excluded = 0
+        survivors: list[str] = []
+        for module, codes in _results(target, stage).items():
+            excluded = [n for n in codes if n in equivalents]
+            seen_equivalents.update(excluded)
+            counted = {n: c for n, c in codes.items() if n not in equivalents}
+            killed = sum(1 for c in counted.values() if c in KILLED)
+            survivors += sorted(n for n, c in counted.items() if c not in KILLED)
+            score_lines.append(_line(module, killed, len(counted), len(excluded)))
+            all_killed, all_total = all_killed + killed, all_total + len(counted)
+            all_excluded += len(excluded)
+        score_lines.append(
+            _line(f"{target.name} (all)", all_killed, all_total, all_excluded)
+            + f" in {time.monotonic() - t0:.0f} s"
+        )
+        print(score_lines[-1], flush=True)
+        for name, diff in _diffs(stage, survivors).items():
+            survivor_text.append(f"# {target.name}: {name}\n{diff.rstrip()}\n")
+    stale = sorted(
+        n for n in equivalents if n not in seen_equivalents and n.split(".")[0] in {t.package for t in chosen}
+    )
+    elapsed = time.monotonic() - started
+    score_lines.append(f"total time: {elapsed / 60:.1f} min ({elapsed:.0f} s) for {len(chosen)} target(s)")
+    (OUT / "scores.txt").write_text("\n".join(score_lines) + "\n")
+    (OUT / "survivors.txt").write_text("\n".join(survivor_text) or "no survivors\n")
+    print()
+    print("\n".join(score_lines))
+    print(f"survivors: {OUT / 'survivors.txt'}")
+    if stale:
+        print(f"note: {len(stale)} listed equivalent(s) no longer exist: {', '.join(stale)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
