@@ -81,6 +81,27 @@ TARGETS: tuple[Target, ...] = (
             "tests/rules/test_durable_traps.py::test_threads_get_the_same_decisions_as_serial",
         ),
     ),
+    # The lifecycle: the trigger definitions' guards and conditions, and every view derived from them.
+    # The definitions themselves are data (mutmut mutates function bodies): the literal table in
+    # test_lifecycle.py and the completeness test in test_triggers.py hold that data to what it must be.
+    Target(
+        name="lifecycle",
+        package="workflow",
+        modules=("workflow/lifecycle.py", "workflow/triggers.py"),
+        tests=("tests/workflow/test_lifecycle.py", "tests/workflow/test_triggers.py"),
+    ),
+    # The service's write path: who may act, the compare-and-set, the event, clocks and effects.
+    Target(
+        name="service",
+        package="workflow",
+        modules=("workflow/service.py", "workflow/effects.py", "workflow/access.py"),
+        tests=(
+            "tests/workflow/test_lifecycle.py",
+            "tests/workflow/test_acting.py",
+            "tests/workflow/test_submit.py",
+            "tests/api/test_access.py",
+        ),
+    ),
 )
 
 
