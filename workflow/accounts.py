@@ -112,25 +112,6 @@ class UserChanges(BaseModel):
     active: bool | None = None
 
 
-class UnitInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    code: Annotated[Code, Field(max_length=16)]
-    name: Name
-    kind: Annotated[str, Field(pattern="^(bcu|specialist)$")] = "bcu"
-    boroughs: Annotated[list[Name], Field(max_length=20)] = []
-    active: bool = True
-
-
-class HubInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    code: Annotated[Code, Field(max_length=16)]
-    name: Name
-    capacity: Annotated[int, Field(ge=0, le=100_000)] = 0
-    active: bool = True
-
-
 # -- users ----------------------------------------------------------------------------------------------
 
 
@@ -614,64 +595,3 @@ def sign_in_log(
     if before_id is not None:
         query = query.where(col(SignInAttempt.id) < before_id)
     return session.execute(query).scalars().all()
-
-
-# -- units and hubs -------------------------------------------------------------------------------------
-
-
-def list_units(session: Session) -> Sequence[Unit]:
-    return session.execute(select(Unit).order_by(col(Unit.code))).scalars().all()
-
-
-def list_hubs(session: Session) -> Sequence[Hub]:
-    return session.execute(select(Hub).order_by(col(Hub.code))).scalars().all()
-
-
-def _put(session: Session, row: Unit | Hub, *, create: bool) -> Any:
-    kind = type(row).__name__.lower()
-    if create and session.get(type(row), row.code) is not None:
-        raise AlreadyExists(f"{kind} {row.code!r} already exists")
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise AlreadyExists(f"{kind} {row.code!r} already exists") from None
-    session.refresh(row)
-    return row
-
-
-def _update(
-    session: Session,
-    model: type[Unit] | type[Hub],
-    schema: type[BaseModel],
-    code: str,
-    changes: Mapping[str, Any],
-) -> Any:
-    row = cast(Unit | Hub | None, session.get(model, code))
-    if row is None:
-        raise NotFound(f"no {model.__name__.lower()} {code!r}")
-    inp = parse(schema, {**row.model_dump(), **changes, "code": code})
-    for name, value in inp.model_dump().items():
-        setattr(row, name, value)
-    return _put(session, row, create=False)
-
-
-def create_unit(session: Session, *, data: Mapping[str, Any]) -> Unit:
-    unit: Unit = _put(session, Unit(**parse(UnitInput, data).model_dump()), create=True)
-    return unit
-
-
-def update_unit(session: Session, *, code: str, changes: Mapping[str, Any]) -> Unit:
-    unit: Unit = _update(session, Unit, UnitInput, code, changes)
-    return unit
-
-
-def create_hub(session: Session, *, data: Mapping[str, Any]) -> Hub:
-    hub: Hub = _put(session, Hub(**parse(HubInput, data).model_dump()), create=True)
-    return hub
-
-
-def update_hub(session: Session, *, code: str, changes: Mapping[str, Any]) -> Hub:
-    hub: Hub = _update(session, Hub, HubInput, code, changes)
-    return hub

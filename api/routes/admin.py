@@ -22,8 +22,9 @@ from api.views import (
     unit_view,
     user_view,
 )
-from workflow import accounts, reads, refusals
-from workflow.accounts import HubInput, UnitInput, UserChanges, UserInput
+from workflow import accounts, reads, reference, refusals
+from workflow.accounts import UserChanges, UserInput
+from workflow.reference import HubInput, UnitInput
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 422))
 
@@ -100,14 +101,14 @@ def disable_user(session: SessionDep, _: Admin, username: Username) -> Json:
 
 @router.get("/units", response_model=list[UnitOut], summary="Requesting units")
 def units(session: SessionDep, _: Admin) -> Json:
-    return Json([unit_view(u) for u in accounts.list_units(session)])
+    return Json([unit_view(u) for u in reference.list_units(session)])
 
 
 @router.post(
     "/units", status_code=201, response_model=UnitOut, responses=problem_responses(409), summary="Add a unit"
 )
 def create_unit(session: SessionDep, _: Admin, body: UnitInput) -> Json:
-    unit = accounts.create_unit(session, data=body.model_dump())
+    unit = reference.create_unit(session, data=body.model_dump())
     return Json(unit_view(unit), status_code=201, headers={"Location": f"/api/v1/admin/units/{unit.code}"})
 
 
@@ -116,27 +117,27 @@ def create_unit(session: SessionDep, _: Admin, body: UnitInput) -> Json:
 )
 def change_unit(session: SessionDep, _: Admin, code: CodePath, body: UnitChanges) -> Json:
     return Json(
-        unit_view(accounts.update_unit(session, code=code, changes=body.model_dump(exclude_unset=True)))
+        unit_view(reference.update_unit(session, code=code, changes=body.model_dump(exclude_unset=True)))
     )
 
 
 @router.get("/hubs", response_model=list[HubOut], summary="SC Hubs and the centre queue")
 def hubs(session: SessionDep, _: Admin) -> Json:
-    return Json([hub_view(h) for h in accounts.list_hubs(session)])
+    return Json([hub_view(h) for h in reference.list_hubs(session)])
 
 
 @router.post(
     "/hubs", status_code=201, response_model=HubOut, responses=problem_responses(409), summary="Add a hub"
 )
 def create_hub(session: SessionDep, _: Admin, body: HubInput) -> Json:
-    hub = accounts.create_hub(session, data=body.model_dump())
+    hub = reference.create_hub(session, data=body.model_dump())
     return Json(hub_view(hub), status_code=201, headers={"Location": f"/api/v1/admin/hubs/{hub.code}"})
 
 
 @router.patch("/hubs/{code}", response_model=HubOut, responses=problem_responses(404), summary="Change a hub")
 def change_hub(session: SessionDep, _: Admin, code: CodePath, body: HubChanges) -> Json:
     return Json(
-        hub_view(accounts.update_hub(session, code=code, changes=body.model_dump(exclude_unset=True)))
+        hub_view(reference.update_hub(session, code=code, changes=body.model_dump(exclude_unset=True)))
     )
 
 

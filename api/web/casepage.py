@@ -18,7 +18,7 @@ from api.web.core import text, texts
 from api.web.rows import row
 from notifications.case_deliveries import deliveries_of
 from rules import Matrix
-from workflow import access, accounts, audit, queries, triggers
+from workflow import access, accounts, audit, queries, reference, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
@@ -235,7 +235,7 @@ def case_context(
         for u in accounts.list_users(session)
         if u.active and ("case_owner" in u.roles or "supervisor" in u.roles)
     ]
-    hubs = [h for h in accounts.list_hubs(session) if h.active]
+    hubs = [h for h in reference.list_hubs(session) if h.active]
     timers = case_reads.pending_timers(session, case_id=case.id)
     escalations = case_reads.escalations_of(session, case_id=case.id)
     deliveries = deliveries_of(session, case_id=case.id)

@@ -38,7 +38,7 @@ from api.web.core import (
     with_query,
 )
 from api.web.rows import rows
-from workflow import access, accounts, reads, service
+from workflow import access, reads, reference, service
 from workflow.access import Forbidden, Principal
 from workflow.db import utcnow
 from workflow.errors import (
@@ -140,7 +140,7 @@ def case_list(request: Request, session: SessionDep, who: WebUser) -> Response:
         "sort": sort,
         "sorts": reads.SORT_CHOICES,
         "states": STATES,
-        "hubs": accounts.list_hubs(session),
+        "hubs": reference.list_hubs(session),
         "themes": vocab.themes.values(),
         "capabilities": vocab.capabilities.values(),
         "messages": messages,

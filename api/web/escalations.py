@@ -26,7 +26,7 @@ from api.web.core import (
     when,
     with_query,
 )
-from workflow import accounts, escalations, reads
+from workflow import escalations, reads, reference
 from workflow.access import Principal
 from workflow.errors import Conflict, FieldProblem, InvalidInput, NotFound, Settled
 from workflow.reads import escalations as reads_escalations
@@ -85,7 +85,7 @@ def _page(
     by_level: dict[int, list[EscalationItem]] = {}
     for item in items:
         by_level.setdefault(item.escalation.level, []).append(item)
-    hubs = accounts.list_hubs(session)
+    hubs = reference.list_hubs(session)
     done = request.query_params.get("done", "")
     return render(
         request,

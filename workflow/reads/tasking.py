@@ -16,7 +16,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from workflow import access, accounts
+from workflow import access, reference
 from workflow.access import Principal
 from workflow.models import Hub
 from workflow.tables import CASE
@@ -117,7 +117,7 @@ def agenda(
 ) -> list[HubAgenda]:
     """Each active hub (or only `hub`) with its top `per_hub` cases awaiting a decision, and its waiting
     and tasked counts."""
-    hubs = [h for h in accounts.list_hubs(session) if h.active and (hub is None or h.code == hub)]
+    hubs = [h for h in reference.list_hubs(session) if h.active and (hub is None or h.code == hub)]
     if not hubs:
         return []
     waiting, tasked = _counts(session, who)
