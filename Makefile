@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := workflow rules api notifications
+PACKAGES := workflow rules api notifications demo
 
 .PHONY: run test lint bench install clean
 

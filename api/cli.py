@@ -311,8 +311,8 @@ def _seed_demo(engine: Any) -> None:
 
     from sqlalchemy import func, select
 
+    from demo.simulation import run_demo
     from workflow.models import Case
-    from workflow.simulation import run_demo
 
     with Session(engine) as session:
         if session.execute(select(func.count()).select_from(Case)).scalar_one():

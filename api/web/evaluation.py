@@ -1,6 +1,7 @@
 """The pathfinder evaluation page (story 9): the figures for a chosen period, with the same figures to
-download as CSV (for the Full Business Case spreadsheet) or JSON. Every figure counts every case in the
-event log, so only people who may see every case may open it."""
+download as CSV (for the Full Business Case spreadsheet) or JSON. The figures count only the cases the
+reader may see, and the page is for centre staff and admins. The report runs in a worker thread that
+stops if the reader goes away or the server shuts down."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep
-from api.report_render import download, figures_for, render_html
+from api.report_render import download, figures_in_thread, render_html
 from api.web.core import WebRoute, WebUser
 from workflow.errors import FieldProblem, InvalidInput
 
@@ -23,7 +24,7 @@ CSP = (
 
 
 @router.get("/reports/evaluation")
-def evaluation(
+async def evaluation(
     request: Request,
     session: SessionDep,
     who: WebUser,
@@ -33,7 +34,7 @@ def evaluation(
 ) -> Response:
     # Read by hand, so a mistyped day is named on the page rather than taken for a missing page.
     start, end = _day("from", start_text), _day("to", end_text)
-    figures = figures_for(session, who, start, end)
+    figures = await figures_in_thread(request, session, who, start, end)
     if format != "html":
         return download(figures, format, start, end)
     controls = {"from": start.isoformat() if start else "", "to": end.isoformat() if end else ""}
