@@ -299,7 +299,11 @@ def serve(
         _seed_demo(engine)
     handle = start_background_worker(engine, interval=get_settings().worker_interval) if worker else None
     try:
-        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+        # At shutdown, requests still running after the grace period are cancelled (a long report then
+        # stops at its next check: api/report_render.py) instead of holding the process open.
+        uvicorn.run(
+            create_app(engine=engine), host=host, port=port, log_level="info", timeout_graceful_shutdown=10
+        )
     finally:
         if handle is not None:
             handle.stop()
