@@ -129,9 +129,15 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 _env.filters["label"] = lambda s: str(s).replace("_", " ")
 
 
-def render_html(figures: Mapping[str, Any], *, controls: Mapping[str, Any] | None = None) -> str:
+def render_html(
+    figures: Mapping[str, Any],
+    *,
+    controls: Mapping[str, Any] | None = None,
+    site: Mapping[str, Any] | None = None,
+) -> str:
     """The report as one self-contained page. `controls` (the web page's period form and download
-    links: their `from` and `to` days) are left out of the file `sctac report` writes."""
+    links: their `from` and `to` days) and `site` (the site's menu, the reader's name and the sign-out
+    form's token) are left out of the file `sctac report` writes."""
     demand = figures["demand"]
     charts = {
         "requests": series_chart("Requests per week", demand["requests_per_week"]),
@@ -139,4 +145,4 @@ def render_html(figures: Mapping[str, Any], *, controls: Mapping[str, Any] | Non
         "bands": series_chart("First assessment band", figures["morile"]["first_assessment_bands"]),
         "outcomes": series_chart("Closed cases by outcome", figures["outcomes"]["closed_by_outcome"]),
     }
-    return _env.get_template("report.html").render(r=figures, charts=charts, controls=controls)
+    return _env.get_template("report.html").render(r=figures, charts=charts, controls=controls, site=site)

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep
 from api.report_render import download, figures_in_thread, render_html
-from api.web.core import WebRoute, WebUser
+from api.web import session as sessions
+from api.web.core import WebRoute, WebUser, nav
 from workflow.errors import FieldProblem, InvalidInput
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
@@ -38,7 +40,11 @@ async def evaluation(
     if format != "html":
         return download(figures, format, start, end)
     controls = {"from": start.isoformat() if start else "", "to": end.isoformat() if end else ""}
-    return HTMLResponse(render_html(figures, controls=controls), headers={"Content-Security-Policy": CSP})
+    # The site's own menu and sign-out, as on every other page (the report document has its own styles).
+    token = getattr(request.state, "web_token", None)
+    site = {"nav": nav(who), "username": who.username, "csrf": sessions.csrf_for(token) if token else ""}
+    html = await anyio.to_thread.run_sync(lambda: render_html(figures, controls=controls, site=site))
+    return HTMLResponse(html, headers={"Content-Security-Policy": CSP})
 
 
 def _day(field: str, text: str) -> date | None:
