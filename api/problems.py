@@ -37,6 +37,7 @@ from workflow.errors import (
 )
 from workflow.idempotency import KeyInFlight, KeyReused
 from workflow.reads import BadCursor
+from workflow.reports import ReportCancelled
 
 log = logging.getLogger("sctac.api")
 PROBLEM = "application/problem+json"
@@ -58,6 +59,7 @@ _STATUS: list[tuple[type[DomainError], int, str]] = [
     (GuardFailed, 422, "guard-failed"),
     (InvalidInput, 422, "invalid-input"),
     (ConfigError, 500, "configuration"),
+    (ReportCancelled, 503, "report-stopped"),
 ]
 
 _HTTP_TITLES = {

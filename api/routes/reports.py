@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 @router.get(
     "/evaluation",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
     summary="Demand, flow, compliance, MoRiLE, outcomes and workload for a period",
     description=(
         "Counts only the cases the caller may see (need-to-know and protective marking); for centre staff "
