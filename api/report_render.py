@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -32,6 +33,8 @@ T = TypeVar("T")
 DEADLINE_SECONDS = 120.0
 # How often the watcher asks the server whether the client is still there.
 DISCONNECT_POLL_SECONDS = 0.2
+# At most this long a cancelled request waits for its report to stop (one fetch of rows is far less).
+STOP_WAIT_SECONDS = 5.0
 TEMPLATES = Path(__file__).parent / "templates"
 CSV_HEADER = ("section", "measure", "key1", "key2", "key3", "value")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -64,7 +67,8 @@ async def run_cancellable(request: Request, cancel: reports.Cancel, work: Callab
     """Run `work` (which checks `cancel`) in a worker thread while watching for the client to go away.
 
     If this coroutine is cancelled (the server shutting down cancels its requests), `cancel` is set and
-    the thread is waited for: it stops at its next check, so no report outlives its request.
+    the thread is waited for (up to STOP_WAIT_SECONDS): it stops at its next check, so no report
+    outlives its request.
     """
 
     async def watch() -> None:
@@ -76,15 +80,29 @@ async def run_cancellable(request: Request, cancel: reports.Cancel, work: Callab
             # Cancelled: the work is done (nothing to stop) or the request itself is being cancelled.
             cancel.set("the server stopped the report (shutting down)")
 
+    done = threading.Event()
+
+    def run() -> T:
+        try:
+            return work()
+        finally:
+            done.set()
+
     results: list[T] = []
     failure: Exception | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(watch)
         try:
-            # Not abandoned on cancellation: the thread is waited for, and `watch` has set `cancel`.
-            results.append(await anyio.to_thread.run_sync(work))
+            results.append(await anyio.to_thread.run_sync(run))
         except Exception as exc:  # raised below, outside the group (which would wrap it in a group)
             failure = exc
+        except BaseException:
+            # Cancelled (uvicorn cancels running requests at shutdown; a native cancel goes through
+            # anyio's shield): stop the thread and wait the moment it takes to reach its next check,
+            # so the request's database session is never closed under a report still reading.
+            cancel.set("the server stopped the report (shutting down)")
+            done.wait(STOP_WAIT_SECONDS)
+            raise
         finally:
             group.cancel_scope.cancel()
     if failure is not None:
