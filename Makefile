@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
-PACKAGES := workflow rules api notifications
+PACKAGES := workflow rules api notifications demo
 
 .PHONY: run test lint bench mutation install clean
 

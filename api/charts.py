@@ -6,6 +6,7 @@ label passes through autoescaping like any other text on the page.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -58,6 +59,18 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Tick:
+    """A label under the axis: its centre and its lines (a long category name wraps onto several)."""
+
+    x: float
+    lines: tuple[str, ...]
+
+    @property
+    def width(self) -> float:
+        return max(text_width(line) for line in self.lines)
+
+
+@dataclass(frozen=True)
 class SeriesChart:
     """Values along an axis (weeks, bands, outcomes) as columns or as a line, with the peak marked."""
 
@@ -71,18 +84,51 @@ class SeriesChart:
     inner_h: float
     peak: int
     columns: list[Column]
-    ticks: list[tuple[float, str]]  # (x, label); labels thinned so they never overlap
+    ticks: list[Tick]  # thinned (weeks) or wrapped (categories) so that no two labels overlap
 
     @property
     def points(self) -> str:
         return " ".join(f"{c.x:.1f},{c.y:.1f}" for c in self.columns)
 
 
-def _tick_labels(keys: Sequence[str]) -> list[str]:
-    # Week names are dates: show day and month only; thin them so they never overlap.
-    short = [k[5:] if len(k) == 10 and k[4] == "-" else k.replace("_", " ") for k in keys]
-    step = max(1, len(short) // 13)
-    return [s if i % step == 0 else "" for i, s in enumerate(short)]
+# Tick labels are 10 px system-ui; 6 px a character is wider than its average glyph, so an estimate from
+# it keeps labels apart rather than just touching.
+CHAR_WIDTH = 6.0
+LINE_HEIGHT = 11
+TICK_GAP = 6.0
+
+
+def text_width(text: str) -> float:
+    return len(text) * CHAR_WIDTH
+
+
+def _is_day(key: str) -> bool:
+    return len(key) == 10 and key[4] == "-" and key[7] == "-"
+
+
+def _wrap(text: str, room: float) -> tuple[str, ...]:
+    """`text` in lines no wider than `room` where its words allow (a single long word keeps its line)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}") <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return tuple(lines) or ("",)
+
+
+def _ticks(keys: Sequence[str], xs: Sequence[float], slot: float) -> list[Tick]:
+    """Labels for the axis: week names (dates) show day and month and are thinned to every n-th week so
+    they never overlap; category names are wrapped to their slot, and thinned too if still too wide."""
+    if not keys:
+        return []
+    if all(_is_day(k) for k in keys):
+        labels: list[tuple[str, ...]] = [(k[5:],) for k in keys]
+    else:
+        labels = [_wrap(k.replace("_", " "), slot - TICK_GAP) for k in keys]
+    widest = max(max(text_width(line) for line in label) for label in labels)
+    step = max(1, math.ceil((widest + TICK_GAP) / slot)) if slot > 0 else len(keys)
+    return [Tick(x, label) for i, (x, label) in enumerate(zip(xs, labels, strict=True)) if i % step == 0]
 
 
 def series_chart(
@@ -95,25 +141,32 @@ def series_chart(
 ) -> SeriesChart:
     keys = list(series)
     peak = max([*series.values(), 1])
-    left, bottom, top = 40, 40, 24
-    inner_w, inner_h = width - left - 10, height - bottom - top
+    left, top = 40, 24
+    if keys and not all(_is_day(k) for k in keys):
+        # Categories are never thinned away: widen the picture until each one's longest word fits its
+        # slot (the page scales the picture to its width, which keeps the labels apart).
+        word = max(text_width(w) for k in keys for w in k.replace("_", " ").split() or [""])
+        width = max(width, left + 10 + math.ceil(len(keys) * (word + TICK_GAP)))
+    inner_w = width - left - 10
     columns = []
-    ticks = []
     if kind == "columns":
         slot = inner_w / max(len(keys), 1)
-        for i, (key, label) in enumerate(zip(keys, _tick_labels(keys), strict=True)):
-            h = inner_h * series[key] / peak
-            x = left + i * slot + slot * 0.15
-            columns.append(Column(key, series[key], x, top + inner_h - h, slot * 0.7, h))
-            if label:
-                ticks.append((x + slot * 0.35, label))
+        xs = [left + i * slot + slot * 0.5 for i in range(len(keys))]
     else:
-        step = inner_w / max(len(keys) - 1, 1)
-        for i, (key, label) in enumerate(zip(keys, _tick_labels(keys), strict=True)):
-            x, y = left + i * step, top + inner_h - inner_h * series[key] / peak
-            columns.append(Column(key, series[key], x, y, 0, 0))
-            if label:
-                ticks.append((x, label))
+        slot = inner_w / max(len(keys) - 1, 1)
+        xs = [left + i * slot for i in range(len(keys))]
+    ticks = _ticks(keys, xs, slot)
+    lines = max((len(t.lines) for t in ticks), default=1)
+    # Room under the axis for the tallest label; the plot keeps its height, the picture grows.
+    bottom = 20 + LINE_HEIGHT * lines
+    height += bottom - 40
+    inner_h = height - bottom - top
+    for key, x in zip(keys, xs, strict=True):
+        h = inner_h * series[key] / peak
+        if kind == "columns":
+            columns.append(Column(key, series[key], x - slot * 0.35, top + inner_h - h, slot * 0.7, h))
+        else:
+            columns.append(Column(key, series[key], x, top + inner_h - h, 0, 0))
     return SeriesChart(kind, title, width, height, left, top, bottom, inner_h, peak, columns, ticks)
 
 

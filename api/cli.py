@@ -322,7 +322,16 @@ def serve(
     handle = start_background_worker(engine, interval=get_settings().worker_interval) if worker else None
     try:
         # proxy_headers=False: the app believes X-Forwarded-* only from SCTAC_TRUSTED_PROXIES (api.app).
-        uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info", proxy_headers=False)
+        # At shutdown, requests still running after the grace period are cancelled (a long report then
+        # stops at its next check: api/report_render.py) instead of holding the process open.
+        uvicorn.run(
+            create_app(engine=engine),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
     finally:
         if handle is not None:
             handle.stop()
@@ -334,8 +343,8 @@ def _seed_demo(engine: Any) -> None:
 
     from sqlalchemy import func, select
 
+    from demo.simulation import run_demo
     from workflow.models import Case
-    from workflow.simulation import run_demo
 
     with Session(engine) as session:
         if session.execute(select(func.count()).select_from(Case)).scalar_one():

@@ -23,11 +23,11 @@ from sqlmodel import Session
 
 from api.cli_support import fail
 from api.report_render import render
+from demo.simulation import PATHFINDER_START, DemoSummary, run_demo
 from workflow import reports, service
 from workflow.db import make_engine
-from workflow.errors import DomainError
+from workflow.errors import DomainError, InvalidInput
 from workflow.settings import get_settings
-from workflow.simulation import PATHFINDER_START, DemoSummary, run_demo
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -52,6 +52,8 @@ def demo_command(
         first = date.fromisoformat(start)
     except ValueError:
         raise fail(f"--start: not a date: {start!r}") from None
+    if first >= date.today():
+        raise fail(f"--start: the simulation ends at now, so it must start before today (not {first})")
     engine = _engine(database)
     try:
         upgrade(engine)
@@ -115,7 +117,11 @@ def report_command(
     ] = None,
     database: Annotated[str | None, typer.Option(help="database URL (default: SCTAC_DATABASE_URL)")] = None,
 ) -> None:
-    """Write the pathfinder evaluation (demand, flow, compliance, MoRiLE, outcomes, workload)."""
+    """Write the pathfinder evaluation (demand, flow, compliance, MoRiLE, outcomes, workload).
+
+    Counts every case: the command line reads the database as the system operator. A period covers at
+    most 262 weeks (5 years).
+    """
     if fmt not in ("csv", "json", "html"):
         raise fail(f"--format: one of csv, json, html (not {fmt!r})")
     since, until = _moment(start, "--from"), _moment(end, "--to")
@@ -124,7 +130,12 @@ def report_command(
     engine = _engine(database)
     try:
         with Session(engine) as session:
-            figures = reports.evaluation(session, start=since, end=until)
+            figures = reports.evaluation(session, who=reports.OPERATOR, start=since, end=until)
+    except InvalidInput as exc:
+        # The report names its fields as the API does (`from`, `to`): here they are options.
+        problem = exc.problems[0]
+        message = problem.message.replace("`from`", "--from").replace("`to`", "--to")
+        raise fail(f"--{problem.field}: {message}") from None
     except (OperationalError, ProgrammingError) as exc:
         text = str(exc.orig or exc)
         if "no such table" in text or "does not exist" in text:

@@ -1,18 +1,21 @@
 """The pathfinder evaluation page (story 9): the figures for a chosen period, with the same figures to
-download as CSV (for the Full Business Case spreadsheet) or JSON. Every figure counts every case in the
-event log, so only people who may see every case may open it."""
+download as CSV (for the Full Business Case spreadsheet) or JSON. The figures count only the cases the
+reader may see, and the page is for centre staff and admins. The report runs in a worker thread that
+stops if the reader goes away or the server shuts down."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep
-from api.report_render import download, figures_for, render_html
-from api.web.core import WebRoute, WebUser
+from api.report_render import download, figures_in_thread, render_html
+from api.web import session as sessions
+from api.web.core import WebRoute, WebUser, nav
 from workflow.errors import FieldProblem, InvalidInput
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
@@ -23,7 +26,7 @@ CSP = (
 
 
 @router.get("/reports/evaluation")
-def evaluation(
+async def evaluation(
     request: Request,
     session: SessionDep,
     who: WebUser,
@@ -33,11 +36,15 @@ def evaluation(
 ) -> Response:
     # Read by hand, so a mistyped day is named on the page rather than taken for a missing page.
     start, end = _day("from", start_text), _day("to", end_text)
-    figures = figures_for(session, who, start, end)
+    figures = await figures_in_thread(request, session, who, start, end)
     if format != "html":
         return download(figures, format, start, end)
     controls = {"from": start.isoformat() if start else "", "to": end.isoformat() if end else ""}
-    return HTMLResponse(render_html(figures, controls=controls), headers={"Content-Security-Policy": CSP})
+    # The site's own menu and sign-out, as on every other page (the report document has its own styles).
+    token = getattr(request.state, "web_token", None)
+    site = {"nav": nav(who), "username": who.username, "csrf": sessions.csrf_for(token) if token else ""}
+    html = await anyio.to_thread.run_sync(lambda: render_html(figures, controls=controls, site=site))
+    return HTMLResponse(html, headers={"Content-Security-Policy": CSP})
 
 
 def _day(field: str, text: str) -> date | None:

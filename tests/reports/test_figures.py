@@ -76,7 +76,7 @@ def _drive(session: Session) -> None:
 @pytest.fixture
 def figures(session: Session) -> dict[str, Any]:
     _drive(session)
-    return reports.evaluation(session, start=at(1, 5, 0), end=at(3, 2, 0))
+    return reports.evaluation(session, who=reports.OPERATOR, start=at(1, 5, 0), end=at(3, 2, 0))
 
 
 def test_demand_and_backlog(figures: dict[str, Any]) -> None:
@@ -152,7 +152,7 @@ def test_morile_outcomes_workload(figures: dict[str, Any]) -> None:
 
 def test_period_clips_what_happened_outside_it(session: Session) -> None:
     _drive(session)
-    february = reports.evaluation(session, start=at(2, 1, 0), end=at(3, 1, 0))
+    february = reports.evaluation(session, who=reports.OPERATOR, start=at(2, 1, 0), end=at(3, 1, 0))
     assert february["demand"]["requests_total"] == 0
     assert february["flow"]["time_in_stage_hours"]["tasked"] == {
         "P4": {"n": 1, "median": 720.0, "p90": 720.0}
@@ -166,10 +166,10 @@ def test_figures_are_in_utc_whatever_the_database_session_time_zone(session: Ses
     """Weeks start on Monday UTC: a PostgreSQL session set to UTC-12 (where Monday 09:00 UTC is still
     Sunday) must not move Monday's requests into the week before."""
     _drive(session)
-    utc = reports.evaluation(session, start=at(1, 5, 0), end=at(3, 2, 0))
+    utc = reports.evaluation(session, who=reports.OPERATOR, start=at(1, 5, 0), end=at(3, 2, 0))
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET TIME ZONE 'Etc/GMT+12'"))  # POSIX sign: UTC-12
-    elsewhere = reports.evaluation(session, start=at(1, 5, 0), end=at(3, 2, 0))
+    elsewhere = reports.evaluation(session, who=reports.OPERATOR, start=at(1, 5, 0), end=at(3, 2, 0))
     assert elsewhere == utc
     assert elsewhere["demand"]["requests_per_week"]["2026-01-05"] == 5
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from tests.factories import case_in
+from tests.factories import case_in, unchecked
 from tests.workflow.test_audit_cli import run
 from workflow import audit, checkpoints, service
 from workflow.chain import ChainKey, event_hash, unkeyed_event_hash
@@ -267,7 +267,7 @@ def test_a_clean_database_verifies_clean_against_its_checkpoint(
 
     # The cases move on after the checkpoint: still clean, and the next checkpoint accepts the growth.
     case_in(session, "submitted")
-    service.fire(session, case_id=first.case_id, trigger="continue", actor="analyst1", data={})
+    service.fire(session, case_id=first.case_id, trigger="continue", by=unchecked("analyst1"), data={})
     ok = run(engine, "audit", "verify", "--checkpoint", str(checkpoint))
     assert ok.returncode == 0, ok.stderr
     signed = checkpoints.read_checkpoint(checkpoint)

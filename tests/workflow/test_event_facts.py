@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from demo.simulation import run_demo
 from workflow import audit
 from workflow.facts import COLUMNS, facts_of
 from workflow.migrate import alembic_config, upgrade
-from workflow.simulation import run_demo
 from workflow.tables import CASE, EVENT
 
 # Six weeks of a small pathfinder reach every kind of event the report reads (closures with outcomes

@@ -9,6 +9,10 @@ read a real pathfinder's.
 Every random draw comes from one `random.Random(seed)` and every `now` from the simulated clock, and the
 work is done in a fixed order (a heap keyed on time and insertion order), so the same seed on a fresh
 database writes the same event log.
+
+The simulated clock never passes the real one: a run whose weeks reach beyond now stops at now (nothing
+is written after it, no timer fires after it), so a demo seeded "up to this week" reads like a live
+centre's log rather than one that has seen the next few days.
 """
 
 from __future__ import annotations
@@ -244,6 +248,7 @@ class Pathfinder:
         requests: int,
         start: date,
         rules: Rulebook,
+        now: datetime,
     ) -> None:
         self.session = session
         self.rng = random.Random(seed)
@@ -251,7 +256,8 @@ class Pathfinder:
         self.calendar = calendar_for()
         self.clock = _Clock(self.rng, self.calendar)
         self.start = datetime(start.year, start.month, start.day, tzinfo=LONDON).astimezone(UTC)
-        self.end = self.start + timedelta(weeks=weeks)
+        # The simulated weeks, cut at the real now: nothing is planned, done or fired at or after `end`.
+        self.end = min(self.start + timedelta(weeks=weeks), now)
         self.weeks = weeks
         self.requests = requests
         self.heap: list[tuple[datetime, int, Job]] = []
@@ -280,7 +286,7 @@ class Pathfinder:
         now = self.start
         week = 0
         while now < self.end:
-            step = now + HOUR
+            step = min(now + HOUR, self.end)  # the last step stops at the end (timers too)
             while self.heap and self.heap[0][0] < step:
                 when, _, job = heapq.heappop(self.heap)
                 job(when)
@@ -737,22 +743,29 @@ def run_demo(
     start: date = PATHFINDER_START,
     passwords: bool = True,
     rules: Rulebook | None = None,
+    now: datetime | None = None,
 ) -> DemoSummary:
     """Seed reference data and demo users into a migrated, empty database, then simulate a pathfinder.
 
     `start` is the Monday the simulated clock starts; the default is the real pathfinder's start so the
-    same seed always writes the same log. `passwords=False` creates the users without passwords (faster:
-    argon2 is deliberately slow), e.g. for tests.
+    same seed always writes the same log. The run stops at `now` (default: the real time now) if its
+    weeks reach beyond it. `passwords=False` creates the users without passwords (faster: argon2 is
+    deliberately slow), e.g. for tests.
     """
     if weeks < 1 or requests < 0:
         raise ValueError("weeks must be at least 1 and requests not negative")
+    now = now or datetime.now(UTC)
+    if datetime(start.year, start.month, start.day, tzinfo=LONDON) >= now:
+        raise ValueError("the simulation must start before now")
     began = time.perf_counter()
     rules = rules or get_rulebook()
     users = demo_users(passwords=passwords)
     with Session(engine, expire_on_commit=False) as session:
         sync_reference(session, rules=rules)
         users = _create_users(session, users)
-        sim = Pathfinder(session, seed=seed, weeks=weeks, requests=requests, start=start, rules=rules)
+        sim = Pathfinder(
+            session, seed=seed, weeks=weeks, requests=requests, start=start, rules=rules, now=now
+        )
         with _progress_bar(progress, weeks) as on_week:
             sim.run(on_week=on_week)
         case, event = service.CASE, service.EVENT
