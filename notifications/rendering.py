@@ -52,7 +52,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, UndefinedEr
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from workflow import localtime
+from workflow import localtime, spoofing
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 DEFAULT_TIMEZONE = localtime.ZONE_NAME
@@ -120,6 +120,7 @@ class Renderer:
         env = SandboxedEnvironment(
             loader=loader,
             autoescape=autoescape,
+            finalize=spoofing.shown,
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

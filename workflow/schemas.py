@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from workflow import spoofing
 from workflow.errors import FieldProblem, InvalidInput
 from workflow.states import OUTCOMES, STRANDS_4P
 
@@ -24,17 +25,28 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ONE_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def _no_spoofing(value: str) -> str:
+    """Refuse characters that would make the text show other than it reads (workflow/spoofing.py)."""
+    hidden = spoofing.found(value)
+    if hidden:
+        raise ValueError(
+            "contains invisible or direction-changing characters that could disguise what it says "
+            f"({', '.join(hidden)}): retype it without them"
+        )
+    return value
+
+
 def _clean(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("contains control characters")
-    return value
+    return _no_spoofing(value)
 
 
 def _one_line(value: str) -> str:
     """For names, codes and passwords: no control characters at all, line breaks included."""
     if _ONE_LINE_CONTROL.search(value):
         raise ValueError("contains control characters")
-    return value
+    return _no_spoofing(value)
 
 
 OneLine = Annotated[str, AfterValidator(_one_line)]

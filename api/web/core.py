@@ -26,7 +26,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.deps import SessionDep
 from api.web import session as sessions
-from workflow import accounts, localtime
+from workflow import accounts, localtime, spoofing
 from workflow.access import MARKINGS, STAFF_ROLES, Forbidden, Principal
 from workflow.errors import ConfigError, DomainError, FieldProblem
 from workflow.errors import problems_of as problems_of
@@ -98,6 +98,7 @@ def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
+        finalize=spoofing.shown,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

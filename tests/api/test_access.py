@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -143,3 +143,20 @@ def test_disabled_user_sees_nothing(engine: Engine) -> None:
 def test_every_trigger_has_a_rule() -> None:
     assert access.unassigned_triggers() == []
     assert set(access.PERMISSIONS) == {"submit", *TRIGGERS}
+
+
+def test_a_list_logs_which_cases_it_showed(
+    world: tuple[TestClient, dict[tuple[str, str], int]], engine: Engine
+) -> None:
+    """Issue 12 item 4: a list or a search is a read of every case it returns (and of none it hides)."""
+    api, cases = world
+    shown = api.get("/api/v1/cases", headers=auth(engine, "req.cs")).json()["items"]
+    assert shown
+    with engine.connect() as conn:
+        logged = set(
+            conn.execute(
+                text("SELECT case_id FROM case_read WHERE username = 'req.cs' AND what = 'list'")
+            ).scalars()
+        )
+    assert logged == {c["id"] for c in shown}
+    assert logged <= {case_id for (place, _), case_id in cases.items() if place in SEES["req.cs"]}

@@ -42,7 +42,7 @@ class CaseRead(SQLModel, table=True):
     # the rows it points at.
     case_id: int
     username: str = Field(max_length=64)
-    what: str = Field(max_length=16, description="detail | events | assessments")
+    what: str = Field(max_length=16, description="detail | events | assessments | list")
     read_at: datetime = utc_timestamp()
 
 

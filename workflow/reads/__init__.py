@@ -274,6 +274,12 @@ def search_cases(
         }
         after = keys.get(key)
         next_cursor = _encode_cursor(sort, -1.0 if key == "risk" and after is None else after, last.id or 0)
+    # Which cases a list or search showed is a read of each (DESIGN §7), logged in one statement.
+    if items:
+        at = utcnow()
+        rows = [{"case_id": c.id, "username": who.username, "what": "list", "read_at": at} for c in items]
+        session.execute(insert(READ), rows)
+        session.commit()
     return Page(items=items, next_cursor=next_cursor)
 
 
