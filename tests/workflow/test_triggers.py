@@ -116,7 +116,9 @@ def test_a_trigger_defined_in_one_place_is_found_everywhere(engine: Engine) -> N
         # The report: counted per week in the flow table.
         with Session(engine) as s:
             now = datetime.now(UTC)
-            figures = reports.evaluation(s, start=now - timedelta(days=7), end=now + timedelta(days=1))
+            figures = reports.evaluation(
+                s, who=reports.OPERATOR, start=now - timedelta(days=7), end=now + timedelta(days=1)
+            )
         counted = figures["flow"]["throughput_per_week"]["note_concern"]
         assert sum(counted.values()) == 2
     # Gone again with its definition.

@@ -39,7 +39,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from workflow.access import MARKINGS, Forbidden, Principal
+from workflow import principals
+from workflow.access import Forbidden, Principal
 from workflow.reports.assemble import DEFINITIONS, assemble, flatten, stats
 from workflow.reports.cancel import Cancel, ReportCancelled
 from workflow.reports.fold import (
@@ -78,7 +79,8 @@ __all__ = [
 
 # The command line's reader: whoever can run `sctac report` against the database can read every row
 # anyway, so the report names that plainly instead of pretending to a person.
-OPERATOR = Principal(username="system:cli-operator", roles=frozenset({"admin"}), clearance=MARKINGS[-1])
+# The CLI's reader: the operator's system principal (workflow/principals.py), which sees every case.
+OPERATOR = principals.OPERATOR
 _MIN = datetime.min.replace(tzinfo=UTC)
 _MAX = datetime.max.replace(tzinfo=UTC)
 
