@@ -14,6 +14,7 @@ import threading
 from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -24,6 +25,7 @@ from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import problems, web
+from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
 from api.routes import admin, auth, cases, escalations, reports
 from api.throttle import SignInThrottle
@@ -90,6 +92,17 @@ def _install_docs(app: FastAPI) -> None:
         )
 
 
+def _mark_required_headers(schema: dict[str, Any]) -> None:
+    """Operations that refuse to run without If-Match (428) say so in the document: the header is declared
+    optional in Python only so that its absence gets the 428 problem rather than a generic 422."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and operation.pop(REQUIRES_IF_MATCH, False):
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "header" and parameter.get("name") == "If-Match":
+                        parameter["required"] = True
+
+
 def create_app(
     *, engine: Engine | None = None, token_ttl: timedelta = TOKEN_TTL, settings: Settings | None = None
 ) -> FastAPI:
@@ -148,6 +161,7 @@ def create_app(
                     "FieldError": problems.FieldError.model_json_schema(),
                 }
             )
+            _mark_required_headers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -75,6 +75,10 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
         )
     return int(match.group(1))
 
+
+# An operation's openapi_extra marker: it answers 428 without If-Match, so the document marks it required.
+REQUIRES_IF_MATCH = "x-sctac-requires-if-match"
+IF_MATCH_REQUIRED: dict[str, Any] = {REQUIRES_IF_MATCH: True}
 
 IfMatch = Annotated[
     str | None,

@@ -10,6 +10,7 @@ internal (the traceback goes to the log, with an id the caller can quote).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -144,15 +145,42 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, "Invalid input", detail, "invalid-input", errors=errors)
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+# What FastAPI says when a body cannot be decoded at all (not UTF-8, say): a mistake of input like any
+# other, so it is answered as one, naming the body, with the status every operation documents.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents at this path (Starlette's 405 names only the first route's)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods.update(m.upper() for m in operations if m in _METHODS)
+    return sorted(methods)
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = _HTTP_TITLES.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and detail == _UNPARSABLE_BODY:
+        errors = [
+            {"field": "body", "message": "the body cannot be read: send UTF-8 JSON (or the form it takes)"}
+        ]
+        return problem(422, "Invalid input", f"body: {errors[0]['message']}", "invalid-input", errors=errors)
     if exc.status_code == 404 and detail == "Not Found":
         detail = "no such resource: see /docs for the API's paths"
     if exc.status_code == 405:
         detail = "this path does not take that method: see /docs"
-    return problem(exc.status_code, title, detail, "http", headers=exc.headers)
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return problem(exc.status_code, title, detail, "http", headers=headers)
 
 
 def _integrity(_: Request, exc: Exception) -> JSONResponse:

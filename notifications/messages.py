@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from notifications.as_of import CaseAsOf
-from workflow import ladders
+from workflow import ladders, triggers
 
 # The events a trigger of its own has a template for; everything else is a plain state change.
 _KINDS = {
@@ -73,6 +73,7 @@ def build_context(
     base_url: str,
 ) -> dict[str, Any]:
     """The template context of one event, for every recipient (``recipient`` is added per person)."""
+    spec = triggers.spec(event["trigger"])
     payload: Mapping[Any, Any] = event["payload"] or {}
     at: datetime = event["created_at"]
     context: dict[str, Any] = {
@@ -90,6 +91,10 @@ def build_context(
         },
         "event": {
             "trigger": event["trigger"],
+            # How the trigger's definition names the action and what its reason holds (e.g. the question
+            # the centre asked the requester), so a notice says it in the pages' words.
+            "action": spec.page.label if spec is not None else event["trigger"].replace("_", " "),
+            "reason_label": spec.page.reason_label if spec is not None else "Reason",
             "actor": event["actor"],
             "reason": event["reason"],
             "at": at,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import IfMatch, SessionDep, Who, WriteSession, parse_if_match
+from api.deps import IF_MATCH_REQUIRED, IfMatch, SessionDep, Who, WriteSession, parse_if_match
 from api.problems import problem_responses
 from api.views import (
     CASES,
@@ -216,6 +216,7 @@ def assess(
     response_model=CaseOut,
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
     summary="Fire a lifecycle trigger; send If-Match with the version you acted on",
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 def transition(
     session: WriteSession,

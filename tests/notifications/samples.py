@@ -27,6 +27,8 @@ _CONTEXT: dict[str, Any] = {
     },
     "event": {
         "trigger": "assess",
+        "action": "Assess (score with MoRiLE)",
+        "reason_label": "Reason",
         "actor": "sctac escalation rules",
         "reason": None,
         "at": datetime(2026, 4, 13, 8, 40, tzinfo=UTC),
