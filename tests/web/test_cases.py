@@ -153,7 +153,8 @@ def test_an_incomplete_preview_names_what_is_missing(engine: Engine) -> None:
     answer = v.client.post(f"/cases/{made.id}/score-preview", data=partial, headers={"X-CSRF-Token": v.csrf})
     assert answer.status_code == 422
     html = answer.json()["html"]
-    assert "To see the score, complete:" in html and "financial harm" in html and "scope" in html
+    assert "To see the score, complete the fields marked with an error:" in html
+    assert "financial harm" in html and "scope" in html
     assert "physical harm" not in html
 
 

@@ -97,7 +97,7 @@ def test_publishing_does_exactly_what_the_preview_said(session: Session, candida
     )
     assert rows(session) == before  # a preview changes nothing
 
-    published, applied = rulesets.publish_and_apply(session, path=candidate, by=unchecked("admin"))
+    published, applied = rulesets.publish_and_apply(session, path=candidate, actor="admin")
     assert applied.conflicts == [] and applied.errors == []
     assert applied.changes == preview.changes  # the same cases, the same changes, in the same order
 
