@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Any, cast
 
 from pwdlib import PasswordHash
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -109,7 +109,7 @@ class UserChanges(BaseModel):
     hub_code: Code | None = None
     clearance: Marking | None = None
     password: Password | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 # -- users ----------------------------------------------------------------------------------------------

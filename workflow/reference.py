@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -45,7 +45,7 @@ class UnitInput(BaseModel):
     name: Name
     kind: Annotated[str, Field(pattern="^(bcu|specialist)$")] = "bcu"
     boroughs: Annotated[list[Name], Field(max_length=20)] = []
-    active: bool = True
+    active: StrictBool = True
 
 
 class HubInput(BaseModel):
@@ -53,8 +53,8 @@ class HubInput(BaseModel):
 
     code: Annotated[Code, Field(max_length=16)]
     name: Name
-    capacity: Annotated[int, Field(ge=0, le=100_000)] = 0
-    active: bool = True
+    capacity: Annotated[StrictInt, Field(ge=0, le=100_000)] = 0
+    active: StrictBool = True
 
 
 def list_units(session: Session) -> Sequence[Unit]:

@@ -481,11 +481,11 @@ def _fire(
             _refused(session, by=by, action=f"fire:{trigger}"[:64], case_id=case_id, exc=exc)
             raise
         state, version = row.state, row.version
+        if expected_version is None and require_version:
+            raise PreconditionRequired.if_match()
         spec = triggers.spec(trigger)
         if spec is None or not spec.sources:
             raise IllegalTransition(trigger, state, legal_triggers(state))
-        if expected_version is None and require_version:
-            raise PreconditionRequired.if_match()
         if expected_version is not None and expected_version != version:
             raise StaleVersion(row.reference, expected_version, version, state)
         raw = dict(data or {})

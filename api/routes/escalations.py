@@ -104,7 +104,7 @@ def list_escalations(
     return Json({"items": [_view(item.escalation, item.case) for item in found]})
 
 
-@router.get("/{escalation_id}", responses=problem_responses(401, 403, 404))
+@router.get("/{escalation_id}", responses=problem_responses(401, 403, 404, 422))
 def get_escalation(session: SessionDep, who: Supervisor, escalation_id: EscalationId) -> Json:
     return Json(_view(*reads.visible_escalation(session, who=who, escalation_id=escalation_id)))
 

@@ -5,23 +5,43 @@ shuts down (api/report_render.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 
 from api.deps import SessionDep, Who
 from api.problems import problem_responses
 from api.report_render import download, figures_in_thread
 from api.views import Json
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_day(value: object) -> object:
+    """Only a day written as 2026-05-01 is a day here (pydantic alone would take "0" as 1970-01-01)."""
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("not a day like 2026-05-01")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 
 @router.get(
     "/evaluation",
-    responses=problem_responses(401, 403, 422, 503),
+    responses={
+        200: {
+            "description": "the figures as JSON, or as CSV with format=csv",
+            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403, 422, 503),
+    },
     summary="Demand, flow, compliance, MoRiLE, outcomes and workload for a period",
     description=(
         "Counts only the cases the caller may see (need-to-know and protective marking); for centre staff "
@@ -33,8 +53,8 @@ async def evaluation(
     request: Request,
     session: SessionDep,
     who: Who,
-    start: Annotated[date | None, Query(alias="from", description="first day, inclusive")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day, exclusive")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="first day, inclusive")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last day, exclusive")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> Response:
     figures = await figures_in_thread(request, session, who, start, end)
