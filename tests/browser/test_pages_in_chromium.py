@@ -131,3 +131,20 @@ def test_the_live_preview_marks_the_fields_it_still_needs(server: Running, brows
     expect(page.locator("#assessment-scope-error")).to_have_count(0)
     shot(page, "24-preview-marks-fields")
     page.context.close()
+
+
+def test_the_api_docs_render_offline_under_their_csp(server: Running, browser: Any) -> None:
+    """/docs draws every operation from this server's own Swagger UI, with no script refused by the
+    CSP and no request to another host (issue 12 item 5; Swagger UI 4 could not read OpenAPI 3.1)."""
+    context = browser.new_context(base_url=server.base_url)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.goto("/docs")
+    page.locator(".opblock").first.wait_for()
+    assert page.locator(".opblock").count() >= 30
+    assert "/api/v1/cases/{case_id}/transitions/{trigger}" in page.content()
+    assert problems == [] and hosts == {server.base_url.split("/")[2]}
+    context.close()
