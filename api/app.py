@@ -1,8 +1,8 @@
 """The FastAPI application: JSON API under /api/v1, health at /healthz, docs at /docs.
 
-/docs is Swagger UI served from this server's own copy (the `swagger-ui-bundle-v2` package, Swagger UI 5: the centre's
-network has no internet, so never a CDN), under a Content-Security-Policy that admits only this server
-and the hashes of the page's own inline scripts. ReDoc is not served: no maintained package bundles it.
+/docs is Swagger UI 5 served from this server's own copy (the `swagger-ui-bundle-v2` package: the
+centre's network has no internet, so never a CDN), under a Content-Security-Policy that admits only this
+server and the hashes of the page's own inline scripts. ReDoc is not served: no maintained package bundles it.
 """
 
 from __future__ import annotations

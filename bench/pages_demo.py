@@ -29,10 +29,10 @@ from sqlmodel import Session  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.web import session as sessions  # noqa: E402
+from demo.simulation import run_demo  # noqa: E402
 from workflow import accounts  # noqa: E402
 from workflow.db import make_engine  # noqa: E402
 from workflow.migrate import upgrade  # noqa: E402
-from workflow.simulation import run_demo  # noqa: E402
 from workflow.tables import CASE  # noqa: E402
 
 GOAL_MS = 300.0
