@@ -19,7 +19,6 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -30,7 +29,7 @@ from api.middleware import RequestGuard, SecurityHeaders
 from api.routes import admin, auth, cases, escalations, reports
 from api.throttle import SignInThrottle
 from workflow.accounts import TOKEN_TTL
-from workflow.db import make_engine
+from workflow.db import make_engine, reachable
 from workflow.settings import Settings, get_settings
 
 DOCS_ASSETS = "/docs/assets"
@@ -169,10 +168,7 @@ def create_app(
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
     def healthz(request: Request) -> JSONResponse:
-        try:
-            with request.app.state.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:  # any failure to reach the database is "unavailable", never a 500
+        if not reachable(request.app.state.engine):
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 

@@ -341,13 +341,10 @@ def _seed_demo(engine: Any) -> None:
     """Simulate 26 pathfinder weeks ending this week, unless the database already holds cases."""
     from datetime import date, timedelta
 
-    from sqlalchemy import func, select
-
     from demo.simulation import run_demo
-    from workflow.models import Case
 
     with Session(engine) as session:
-        if session.execute(select(func.count()).select_from(Case)).scalar_one():
+        if queries.count_cases(session):
             typer.echo("demo: the database already holds cases; serving them as they are")
             return
     today = date.today()

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
@@ -24,7 +23,7 @@ from sqlmodel import Session
 from api.cli_support import fail
 from api.report_render import render
 from demo.simulation import PATHFINDER_START, DemoSummary, run_demo
-from workflow import reports, service
+from workflow import queries, reports
 from workflow.db import make_engine
 from workflow.errors import DomainError, InvalidInput
 from workflow.settings import get_settings
@@ -58,7 +57,7 @@ def demo_command(
     try:
         upgrade(engine)
         with Session(engine) as session:
-            existing = session.execute(select(func.count()).select_from(service.CASE)).scalar_one()
+            existing = queries.count_cases(session)
         if existing:
             raise fail(f"the database already holds {existing} cases: give a fresh one with --database")
         summary = run_demo(engine, seed=seed, weeks=weeks, requests=requests, progress=True, start=first)

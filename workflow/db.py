@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
@@ -61,3 +61,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.drivername == "postgresql":  # plain postgresql:// means psycopg 3 here, never psycopg2
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def reachable(engine: Engine) -> bool:
+    """Whether the database answers at all (for the health check: never raises)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database is "unavailable", never a 500
+        return False
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from workflow.errors import NotFound
@@ -77,3 +78,8 @@ def decisions(session: Session, *, case_id: int) -> Sequence[Decision]:
     return session.exec(
         select(Decision).where(Decision.case_id == case_id).order_by(col(Decision.event_seq))
     ).all()
+
+
+def count_cases(session: Session) -> int:
+    """How many cases the database holds (the demo fills only an empty one)."""
+    return int(session.execute(select(func.count()).select_from(Case)).scalar_one())

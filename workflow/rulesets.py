@@ -7,7 +7,7 @@ deployment decides with the same version, and a decision's version can always be
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 import rules
 from workflow import caseload, ladders, service
@@ -240,3 +240,9 @@ def apply_to_open_cases(session: Session, *, actor: str, now: datetime | None = 
             session.rollback()
             conflicts.append(reference)
     return Applied(tuple(changes), conflicts, errors)
+
+
+def recent_versions(session: Session, *, limit: int = 20) -> Sequence[RulesetVersion]:
+    """The latest published rulesets, newest first (the rules page's history)."""
+    query = select(RulesetVersion).order_by(col(RulesetVersion.published_at).desc()).limit(limit)
+    return session.execute(query).scalars().all()

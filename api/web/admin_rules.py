@@ -11,14 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from api.deps import SessionDep, WriteSession
 from api.web.core import PostedForm, WebRoute, WebUser, needs, render, text, uploads
 from workflow import rulesets
 from workflow.errors import RulesInvalid
-from workflow.models import RulesetVersion
 from workflow.settings import get_settings
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
@@ -48,11 +46,7 @@ def current_files(session: Session) -> tuple[str, dict[str, str]]:
 
 def _page(request: Request, session: Session, **context: Any) -> Response:
     version, files = current_files(session)
-    history = (
-        session.execute(select(RulesetVersion).order_by(col(RulesetVersion.published_at).desc()).limit(20))
-        .scalars()
-        .all()
-    )
+    history = rulesets.recent_versions(session, limit=20)
     status = context.pop("status", 200)
     full = {
         "title": "Rules",
