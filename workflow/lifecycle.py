@@ -26,7 +26,6 @@ from workflow.states import STRANDS_4P as STRANDS_4P
 from workflow.states import SYSTEM_EVENTS as SYSTEM_EVENTS
 from workflow.states import TERMINAL as TERMINAL
 from workflow.states import State as State
-from workflow.triggers import TriggerSpec
 
 T = TypeVar("T")
 _cache: dict[Callable[[], Any], tuple[int, Any]] = {}
@@ -203,7 +202,3 @@ def replay(steps: Iterable[tuple[str, str]]) -> str:
             raise ValueError(f"{trigger} from {state} cannot lead to {recorded}")
         state = expected
     return state
-
-
-def spec_of(trigger: str) -> TriggerSpec | None:
-    return triggers.spec(trigger)

@@ -18,8 +18,6 @@ from workflow.models import Refusal
 from workflow.principals import Principal
 from workflow.tables import REFUSAL
 
-REFUSALS = (NotFound, Forbidden)
-
 
 def kind_of(exc: DomainError) -> str:
     return "not-visible" if isinstance(exc, NotFound) else "forbidden"

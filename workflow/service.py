@@ -195,7 +195,8 @@ def write_change(
     The compare-and-set comes first: a racer that lost finds 0 rows here (after waiting for the winner's
     row lock on PostgreSQL, or the write lock on SQLite) instead of colliding on the (case_id, seq) key.
     """
-    before = row.as_dict() if isinstance(row, CaseRecord) else dict(row)
+    # Read only: every value below is a new mapping built from it.
+    before: Mapping[str, Any] = row.as_dict() if isinstance(row, CaseRecord) else row
     changes = dict(change.changes)
     after = {**before, **changes, "state": change.to_state}
     terminal = change.to_state in TERMINAL
@@ -390,11 +391,10 @@ def _check_fields(trigger: str, data: Mapping[str, Any]) -> None:
         )
 
 
-def _standing(by: Principal, trigger: str, row: CaseRecord) -> None:
+def _standing(by: Principal, trigger: str, facts: Mapping[str, Any]) -> None:
     """May `by` fire `trigger` on this case at all? (Seeing it first: an unseen case does not exist.)"""
-    facts = row.as_dict()
     if not access.can_see(by, facts):
-        raise NotFound(f"no case {row.id}")
+        raise NotFound(f"no case {facts['id']}")
     if trigger in TRIGGER_FIELDS:
         access.require(by, trigger, facts)
 
@@ -474,9 +474,11 @@ def _fire(
         if found is None:
             raise NotFound(f"no case {case_id}")
         row = CaseRecord.of(found)
+        # The case's columns as one mapping, built once for the checks, the guards and the write.
+        values = row.as_dict()
         trigger = pick(row.state)
         try:
-            _standing(by, trigger, row)
+            _standing(by, trigger, values)
         except (NotFound, Forbidden) as exc:
             _refused(session, by=by, action=f"fire:{trigger}"[:64], case_id=case_id, exc=exc)
             raise
@@ -492,7 +494,7 @@ def _fire(
         _check_fields(trigger, raw)
         inp = parse(TransitionInput, raw)
         given = inp.model_dump(exclude_defaults=True)
-        transit = Transit(state=state, case=row.as_dict(), data=given)
+        transit = Transit(state=state, case=values, data=given)
         try:
             moved = machine().events[trigger].trigger(transit)
         except MachineError:
@@ -522,7 +524,7 @@ def _fire(
         if change.to_state != state:
             effects.leaving_a_stage(acting)
         change.payload.update({k: v for k, v in given.items() if k not in ("reason", "assessment")})
-        written = write_change(session, row=row, change=change, actor=by.username, at=at)
+        written = write_change(session, row=values, change=change, actor=by.username, at=at)
         session.commit()
         return written
     except BaseException:
