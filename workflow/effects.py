@@ -20,19 +20,23 @@ from workflow import rulebook as rb
 from workflow.calendar import calendar_for
 from workflow.change import AfterEvent, CaseRecord, Change
 from workflow.errors import FieldProblem, InvalidInput
+from workflow.prepared import Prepared
 from workflow.principals import Principal
 from workflow.schemas import TransitionInput
 from workflow.states import ROUTABLE
 from workflow.tables import ASSESSMENT, DECISION, HUB, UNIT, USER
 
-_INSERT_DECISION = insert(DECISION)
+# Run on the driver's cursor, like the service's own write path (workflow.prepared).
+_INSERT_DECISION = Prepared(insert(DECISION))
 # The assessment's number is the case's next, counted in the same statement that appends it.
-_INSERT_ASSESSMENT = insert(ASSESSMENT).values(
-    seq=select(func.coalesce(func.max(ASSESSMENT.c.seq), 0) + 1)
-    .where(ASSESSMENT.c.case_id == bindparam("p_case"))
-    .scalar_subquery()
+_INSERT_ASSESSMENT = Prepared(
+    insert(ASSESSMENT).values(
+        seq=select(func.coalesce(func.max(ASSESSMENT.c.seq), 0) + 1)
+        .where(ASSESSMENT.c.case_id == bindparam("p_case"))
+        .scalar_subquery()
+    )
 )
-_UNIT_KIND = select(UNIT.c.kind).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True))
+_UNIT_KIND = Prepared(select(UNIT.c.kind).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True)))
 # Whether the tasking decision's hub and owner exist and are active, in one statement.
 _ACTIVE_HUB_AND_USER = select(
     select(HUB.c.code)
@@ -79,14 +83,14 @@ def case_facts(case: Mapping[str, Any], unit_kind: str) -> dict[str, Any]:
 
 def unit_kind(session: Session, code: str) -> str | None:
     """The kind (bcu, specialist) of an active unit, or None if there is no such active unit."""
-    kind = session.connection().execute(_UNIT_KIND, {"p_code": code}).scalar_one_or_none()
+    kind = _UNIT_KIND.scalar(session, {"p_code": code})
     return str(kind) if kind is not None else None
 
 
 def decision_writer(case_id: int, event_seq: int, decided: rb.Decided, at: datetime) -> AfterEvent:
     def write(session: Session, _event_id: int) -> None:
-        session.connection().execute(
-            _INSERT_DECISION,
+        _INSERT_DECISION.rowcount(
+            session,
             {
                 "case_id": case_id,
                 "event_seq": event_seq,
@@ -143,8 +147,8 @@ def score(a: Acting) -> None:
     assessor = a.by.username
 
     def write_rows(session: Session, _event_id: int) -> None:
-        session.connection().execute(
-            _INSERT_ASSESSMENT,
+        _INSERT_ASSESSMENT.rowcount(
+            session,
             {
                 "case_id": row.id,
                 "p_case": row.id,

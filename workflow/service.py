@@ -7,8 +7,9 @@ repeat none of it. Each refusal of a person's standing is logged (`workflow.refu
 
 Every change to a case, whoever causes it (a person firing a trigger, a timer, a supervisor handling an
 escalation), goes through `write_change`: a compare-and-set on (id, version) with the new values, one
-hash-chained event, its outbox row, and the case's timers re-planned — all or nothing. The hot path uses
-SQLAlchemy Core: the ORM's unit of work costs more than the database does here (bench/lifecycle.py). A
+hash-chained event (its outbox row written by the database's own trigger), and the case's timers
+re-planned — all or nothing. The hot path runs fixed statements on the driver's cursor
+(`workflow.prepared`): SQLAlchemy's per-call machinery costs more than the database does here. A
 call returns what it wrote (`Written`: the case as it now is), so callers need not read it again.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlmodel import Session
 from transitions import MachineError
 
@@ -53,20 +54,21 @@ from workflow.lifecycle import (
     machine,
     scoring_trigger,
 )
+from workflow.prepared import Prepared
 from workflow.principals import Principal
 from workflow.schemas import CaseRequest, TransitionInput, parse
 from workflow.statuses import EscalationStatus, TimerStatus
-from workflow.tables import CASE, ESCALATION, EVENT, OUTBOX, TIMER, UNIT
+from workflow.tables import CASE, ESCALATION, EVENT, TIMER, UNIT
 from workflow.timer_rows import add_timers
 
 # What callers called the result before it carried the whole case.
 Fired = Written
 
-# Hot-path statements, built once: building a statement costs more than SQLite takes to run it, and a
-# fixed statement hits SQLAlchemy's compiled cache every time (see bench/lifecycle.py).
-_SELECT_CASE = select(CASE).where(CASE.c.id == bindparam("p_id"))
+# Hot-path statements, compiled once per dialect and run on the driver's cursor (workflow.prepared): the
+# SQL and stored values are SQLAlchemy's, without its per-execution cost (bench/lifecycle.py).
+_SELECT_CASE = Prepared(select(CASE).where(CASE.c.id == bindparam("p_id")))
 # A firing reads the case and the kind of its unit (the rules' facts need it) in one statement.
-_SELECT_CASE_AND_UNIT = (
+_SELECT_CASE_AND_UNIT = Prepared(
     select(CASE, UNIT.c.kind.label("unit_kind"))
     .join(UNIT, UNIT.c.code == CASE.c.requesting_unit)
     .where(CASE.c.id == bindparam("p_id"))
@@ -75,22 +77,37 @@ _SELECT_CASE_AND_UNIT = (
 # is among the columns the CAS writes: one statement fewer than setting it apart.)
 _KEPT = ("id", "created_by", "created_at")
 _CAS_COLUMNS = [c.name for c in CASE.columns if c.name not in _KEPT]
-# The compare-and-set writes every mutable column from the row it read: the version check makes that
-# safe (nothing else can have changed), and one fixed statement beats one shaped per change.
-_CAS = (
-    update(CASE)
-    .where(CASE.c.id == bindparam("p_id"), CASE.c.version == bindparam("p_expected"))
-    .values({name: bindparam(f"v_{name}") for name in _CAS_COLUMNS})
-)
-_INSERT_EVENT = insert(EVENT).returning(EVENT.c.id)
+# The compare-and-set writes the columns the change changed (the version check makes the rest safe:
+# nothing else can have changed them). Each set of columns is one prepared statement; a lifecycle
+# meets a dozen or so, and past _CAS_SHAPES the statement writes every mutable column instead.
+_ALWAYS = ("state", "version", "event_seq", "last_event_hash", "updated_at")
+_CAS_SHAPES = 64
+_cas_by_columns: dict[frozenset[str], Prepared] = {}
+
+
+def _cas(columns: frozenset[str]) -> tuple[Prepared, frozenset[str]]:
+    """The compare-and-set writing `columns` (or, past _CAS_SHAPES of them, every mutable column)."""
+    if columns not in _cas_by_columns and len(_cas_by_columns) >= _CAS_SHAPES:
+        columns = frozenset(_CAS_COLUMNS)
+    found = _cas_by_columns.get(columns)
+    if found is None:
+        found = _cas_by_columns[columns] = Prepared(
+            update(CASE)
+            .where(CASE.c.id == bindparam("p_id"), CASE.c.version == bindparam("p_expected"))
+            .values({name: bindparam(f"v_{name}") for name in _CAS_COLUMNS if name in columns})
+        )
+    return found, columns
+
+
+_INSERT_EVENT = Prepared(insert(EVENT).returning(EVENT.c.id))
 _INSERT_CASE = insert(CASE).returning(CASE.c.id)
-_INSERT_OUTBOX = insert(OUTBOX)
-_CANCEL_CLOCK_TIMERS = (
+_CANCEL_CLOCK_TIMERS = Prepared(
     update(TIMER)
     .where(
         TIMER.c.case_id == bindparam("p_case"),
         TIMER.c.status == TimerStatus.PENDING,
-        TIMER.c.kind.in_(clocks.CLOCK_TIMERS),
+        # Spelt out, not IN (...): a prepared statement's SQL cannot depend on a list's length.
+        or_(*(TIMER.c.kind == kind for kind in clocks.CLOCK_TIMERS)),
     )
     .values(status=TimerStatus.CANCELLED, settled_at=bindparam("p_at"))
 )
@@ -130,26 +147,22 @@ def _event_row(
 
 
 def load_case(session: Session, case_id: int) -> CaseRecord:
-    row = session.connection().execute(_SELECT_CASE, {"p_id": case_id}).mappings().first()
+    row = _SELECT_CASE.first(session, {"p_id": case_id})
     if row is None:
         raise NotFound(f"no case {case_id}")
     return CaseRecord.of(row)
 
 
 def _insert_event(session: Session, event: dict[str, Any]) -> int:
-    conn = session.connection()
-    event_id = conn.execute(_INSERT_EVENT, event).scalar_one()
-    conn.execute(
-        _INSERT_OUTBOX, {"event_id": event_id, "case_id": event["case_id"], "created_at": event["created_at"]}
-    )
-    return int(event_id)
+    # Its outbox row is written by the database, in the same statement (migration 0011's trigger).
+    return int(_INSERT_EVENT.scalar(session, event))
 
 
 def cancel_timers(
     session: Session, *, case_id: int, at: datetime, kinds: tuple[str, ...] | None = None
 ) -> None:
     if kinds == clocks.CLOCK_TIMERS:
-        session.connection().execute(_CANCEL_CLOCK_TIMERS, {"p_case": case_id, "p_at": at})
+        _CANCEL_CLOCK_TIMERS.rowcount(session, {"p_case": case_id, "p_at": at})
         return
     query = update(TIMER).where(TIMER.c.case_id == case_id, TIMER.c.status == TimerStatus.PENDING)
     if kinds is not None:
@@ -237,13 +250,12 @@ def write_change(
         "last_event_hash": event["hash"],
         "updated_at": at,
     }
-    params = {f"v_{name}": new[name] for name in _CAS_COLUMNS}
-    result = session.connection().execute(
-        _CAS, {"p_id": before["id"], "p_expected": before["version"], **params}
-    )
-    if result.rowcount != 1:
+    columns = frozenset(_ALWAYS).union(k for k in changes if k not in _KEPT and changes[k] != before[k])
+    cas, columns = _cas(columns)
+    params = {f"v_{name}": new[name] for name in columns}
+    if cas.rowcount(session, {"p_id": before["id"], "p_expected": before["version"], **params}) != 1:
         current = session.execute(select(CASE.c.version, CASE.c.state).where(CASE.c.id == before["id"])).one()
-        raise Conflict(before["reference"], current.version, current.state)
+        raise Conflict(new["reference"], current.version, current.state)
     event_id = _insert_event(session, event)
     had_clock = before["sla_due_at"] is not None or before["review_due_at"] is not None
     if terminal:
@@ -339,10 +351,11 @@ def submit_case(
         reference = reference_for(case_id, at)
         # The submission is the case's first event, written like every other change (version 0 -> 1),
         # from the row as inserted: the clock planner sees a case with no stage yet.
-        row = {**_NEW_CASE_DEFAULTS, **inserted, "id": case_id, "reference": reference, "state": None}
+        row = {**_NEW_CASE_DEFAULTS, **inserted, "id": case_id, "reference": None, "state": None}
         change = Change(
             trigger=spec.name,
             to_state=State.SUBMITTED.value,
+            changes={"reference": reference},
             payload={"request": values, "decisions": decided.payload},
             after=[decision_writer(case_id, 1, decided, at)],
             clock=spec.clock,
@@ -470,7 +483,7 @@ def _fire(
     try:
         # On SQLite this read takes no lock (pysqlite begins at the first write); on PostgreSQL it runs
         # at READ COMMITTED: either way a racer is caught by the compare-and-set, not by this read.
-        found = session.connection().execute(_SELECT_CASE_AND_UNIT, {"p_id": case_id}).mappings().first()
+        found = _SELECT_CASE_AND_UNIT.first(session, {"p_id": case_id})
         if found is None:
             raise NotFound(f"no case {case_id}")
         row = CaseRecord.of(found)

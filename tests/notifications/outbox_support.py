@@ -68,14 +68,15 @@ def trigger_counts(engine: Engine, trigger: str) -> dict[int, int]:
 
 def clone_cases(engine: Engine, *, template_id: int, count: int) -> list[int]:
     """`count` copies of a just-submitted case, written in bulk: the same row, submit event (hash-chained
-    for its new id), outbox row and timers. Submitting thousands through the service takes too long for
-    a test; the copies are what the service would have written for the same request at the same moment."""
+    for its new id; the database adds its outbox row) and timers. Submitting thousands through the
+    service takes too long for a test; the copies are what the service would have written for the same
+    request at the same moment."""
     from workflow.chain import GENESIS, event_hash
-    from workflow.models import Case, EventOutbox, Timer
+    from workflow.models import Case, Timer
     from workflow.service import reference_for
 
     case_t, event_t = Case.__table__, CaseEvent.__table__  # type: ignore[attr-defined]
-    outbox_t, timer_t = EventOutbox.__table__, Timer.__table__  # type: ignore[attr-defined]
+    timer_t = Timer.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
         case = dict(conn.execute(select(case_t).where(case_t.c.id == template_id)).mappings().one())
         (event,) = [
@@ -87,7 +88,7 @@ def clone_cases(engine: Engine, *, template_id: int, count: int) -> list[int]:
         first = int(conn.execute(select(func.max(case_t.c.id))).scalar_one()) + 1
         first_event = int(conn.execute(select(func.max(event_t.c.id))).scalar_one()) + 1
         ids = list(range(first, first + count))
-        cases, events, outbox, clocks = [], [], [], []
+        cases, events, clocks = [], [], []
         for n, case_id in enumerate(ids):
             fields = {k: event[k] for k in ("seq", "trigger", "from_state", "to_state", "actor", "reason")}
             fields.update(payload=event["payload"], created_at=event["created_at"], prev_hash=GENESIS)
@@ -95,13 +96,9 @@ def clone_cases(engine: Engine, *, template_id: int, count: int) -> list[int]:
             reference = reference_for(case_id, case["created_at"])
             cases.append({**case, "id": case_id, "reference": reference, "last_event_hash": digest})
             events.append({**event, "id": first_event + n, "case_id": case_id, "hash": digest})
-            outbox.append(
-                {"event_id": first_event + n, "case_id": case_id, "created_at": event["created_at"]}
-            )
             clocks += [{**{k: v for k, v in t.items() if k != "id"}, "case_id": case_id} for t in timers]
         conn.execute(case_t.insert(), cases)
         conn.execute(event_t.insert(), events)
-        conn.execute(outbox_t.insert(), outbox)
         conn.execute(timer_t.insert(), clocks)
         if conn.dialect.name == "postgresql":  # explicit ids bypass the sequences: move them past the copies
             for table in ("case", "case_event"):
