@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from api import logs
 from workflow import accounts
 from workflow.access import Forbidden, Principal
 from workflow.errors import FieldProblem, InvalidInput, PreconditionRequired
@@ -44,7 +45,9 @@ def current_user(session: SessionDep, token: Annotated[str | None, Depends(beare
         raise accounts.NotAuthenticated(
             f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer <token>"
         )
-    return accounts.principal_for_token(session, token=token)
+    who = accounts.principal_for_token(session, token=token)
+    logs.note(actor=who.username)
+    return who
 
 
 Who = Annotated[Principal, Depends(current_user)]

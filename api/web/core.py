@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData, UploadFile
 
+from api import logs
 from api.deps import SessionDep
 from api.web import session as sessions
 from workflow import accounts, localtime, spoofing
@@ -129,6 +130,7 @@ def page_user(request: Request, session: SessionDep) -> Principal:
         raise sessions.LoginRequired(expired=True) from None
     request.state.who = who
     request.state.web_token = cookie.token
+    logs.note(actor=who.username)
     return who
 
 
