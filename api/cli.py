@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_audit, cli_demo, cli_worker
+from api import cli_audit, cli_db, cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import lifecycle, localtime, queries, refusals, service
@@ -31,6 +31,7 @@ app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 cli_worker.register(app)
 cli_audit.register(audit_app)
+cli_db.register(db_app)
 
 
 @db_app.command("upgrade")
