@@ -319,7 +319,7 @@ def serve(
     settings = get_settings()
     serving.check_processes(settings, workers)
     # Before anything imports prometheus-client: it picks its multi-process mode at import.
-    metrics_dir = serving.prepare_metrics_dir() if workers > 1 else None
+    metrics_dir = serving.prepare_metrics_dir() if workers > 1 or serving.metrics_dir_set() else None
 
     import uvicorn
 

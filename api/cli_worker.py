@@ -42,6 +42,9 @@ def run_worker(
     interval: Annotated[float | None, typer.Option(min=0.01, help="seconds between idle passes")] = None,
 ) -> None:
     """Fire due timers, turn case events into deliveries and send them; stops cleanly on SIGTERM/SIGINT."""
+    from api import serving
+
+    serving.ensure_metrics_dir()  # before prometheus-client is imported (api.metrics)
     from api import logs, metrics
     from workflow.chain import chain_key
 

@@ -46,6 +46,16 @@ def check_processes(settings: Settings, workers: int) -> None:
         )
 
 
+def metrics_dir_set() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def ensure_metrics_dir() -> None:
+    """For a process that only adds its figures (a `sctac worker`): the folder must exist to be written."""
+    if metrics_dir_set():
+        Path(os.environ[MULTIPROC_ENV]).mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def prepare_metrics_dir() -> tuple[Path, bool]:
     """The folder prometheus-client's multi-process mode keeps each process's figures in: the one in
     PROMETHEUS_MULTIPROC_DIR (emptied: figures of processes from an earlier start would be added in),
