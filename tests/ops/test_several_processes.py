@@ -289,3 +289,44 @@ def timers_fire(engine: Engine, case_id: int, processes: Processes) -> None:
         return left == 0
 
     until(f"timers {ids} fired by a worker", all_settled)
+
+
+def test_serve_workers_2_adds_up_the_metrics_of_both_processes(
+    database: Engine, processes: Processes, tmp_path: Path
+) -> None:
+    """uvicorn's multi-process mode from `sctac serve --workers 2`: whichever process answers a scrape,
+    the request counts are those of both (prometheus-client's files, one set per process)."""
+    folder = tmp_path / "metrics"
+    env = {
+        **os.environ,
+        "SCTAC_DATABASE_URL": database.url.render_as_string(hide_password=False).replace("+psycopg", ""),
+        "SCTAC_SECRET_KEY": "shared-session-key-" + "s" * 32,
+        "SCTAC_READY_WORKER_SECONDS": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+    }
+    port = free_port()
+    processes.start("api", ["serve", "--port", str(port), "--workers", "2", "--no-worker"], env)
+    base = f"http://127.0.0.1:{port}"
+    until("the supervisor's processes ready", lambda: _ready(base, processes), seconds=90)
+
+    def both_serving() -> bool:
+        # Each process writes its own files, named by its pid, from its first counted request on.
+        httpx.get(f"{base}/healthz", timeout=5)
+        return len({p.stem.rsplit("_", 1)[-1] for p in folder.glob("histogram_*.db")}) == 2
+
+    until("both processes answering", both_serving)
+    with httpx.Client(timeout=5) as http:
+        before = _healthz_count(http.get(f"{base}/metrics").text)
+        for _ in range(20):
+            assert http.get(f"{base}/healthz").status_code == 200
+        after = _healthz_count(http.get(f"{base}/metrics").text)
+    assert after - before == 20
+
+
+def _healthz_count(text: str) -> float:
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith("sctac_http_request_duration_seconds_count{") and '"/healthz"' in x
+    )
+    return float(line.rsplit(" ", 1)[1])
