@@ -128,6 +128,7 @@ def page_user(request: Request, session: SessionDep) -> Principal:
         who = accounts.principal_for_token(session, token=cookie.token)
     except accounts.NotAuthenticated:
         raise sessions.LoginRequired(expired=True) from None
+    session.commit()  # hand the lookup's connection back before the page's write session (api.deps)
     request.state.who = who
     request.state.web_token = cookie.token
     logs.note(actor=who.username)
