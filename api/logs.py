@@ -55,8 +55,8 @@ class RequestFields(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         current = _request.get() or {}
         for name in FIELDS:
-            if not hasattr(record, name):
-                setattr(record, name, current.get(name))
+            if name in current and not hasattr(record, name):
+                setattr(record, name, current[name])
         return True
 
 
@@ -65,6 +65,16 @@ class Formatter(JsonFormatter):
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in log_data.items() if not (k in FIELDS and v is None)}
+
+
+class TextFormatter(logging.Formatter):
+    """Plain lines for a person at a terminal (SCTAC_LOG_FORMAT=text), "-" where no request is known."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s",
+            defaults={"request_id": "-", "actor": "-"},
+        )
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
@@ -76,7 +86,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         # uvicorn's copy of each message with terminal colour codes: noise in a log store.
         "reserved_attrs": [*RESERVED_ATTRS, "color_message"],
     }
-    text_fmt = {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s"}
+    text_fmt = {"()": TextFormatter}
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +23,8 @@ from api.app import create_app
 from tests.api.clients import add_cast, assert_problem, auth, make_case
 from tests.factories import p1_escalated
 from workflow import heartbeats
-from workflow.db import utcnow
+from workflow.db import make_engine, utcnow
+from workflow.migrate import upgrade
 from workflow.settings import Settings
 from workflow.statuses import TimerStatus
 from workflow.tables import TIMER
@@ -193,3 +198,31 @@ def test_a_request_id_that_could_forge_a_line_is_replaced(engine: Engine, access
     assert given != "x\r forged line" and len(given) == 32
     assert json.loads(access_log.getvalue().strip().splitlines()[-1])["request_id"] == given
     assert "actor" not in json.loads(access_log.getvalue().strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_the_worker_logs_in_the_format_set(fmt: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    blank = make_engine(url)
+    upgrade(blank)
+    blank.dispose()
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("sctac")), "worker", "--once"],
+        env={**os.environ, "SCTAC_DATABASE_URL": url, "SCTAC_LOG_FORMAT": fmt},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    summary = "timers: 0; outbox: 0 events -> 0 deliveries; sent 0, failed 0, dead 0"
+    if fmt == "json":
+        line = json.loads(last)
+        assert {k: line[k] for k in ("level", "logger", "message")} == {
+            "level": "INFO",
+            "logger": "sctac.worker",
+            "message": summary,
+        }
+        assert "request_id" not in line  # no request, no empty field
+    else:
+        assert last.endswith(f" INFO sctac.worker [- -] {summary}")
