@@ -178,13 +178,13 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    @app.get(
-        "/readyz",
-        tags=["health"],
-        summary="Readiness: database, migrations at head, rules and matrix loaded, a worker alive",
-    )
+    # Readiness is for the balancer and the supervisor (README, "Running on PostgreSQL with several
+    # processes"), not part of the API: left out of the OpenAPI document, as /metrics is, since a 503 is
+    # its ordinary answer while no worker runs.
+    @app.get("/readyz", include_in_schema=False)
     def readyz(request: Request) -> JSONResponse:
-        # Names what is wrong, never how: no URL, no host, no exception text.
+        """Readiness: database, migrations at head, rules and matrix loaded, a worker alive. Names what
+        is wrong, never how: no URL, no host, no exception text."""
         within = timedelta(seconds=settings.ready_worker_seconds)
         found = readiness(request.app.state.engine, who=READINESS, worker_within=within)
         checks = dict(found.checks)
