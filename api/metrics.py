@@ -120,9 +120,14 @@ class DatabaseFigures(Collector):
         yield escalations
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(scope: Scope, status: int, seconds: float) -> None:
-    """One request's duration, labelled with its route template (bounded labels); api.logs calls it."""
-    REQUESTS.labels(method=scope["method"], route=route_template(scope), status=str(status)).observe(seconds)
+    """One request's duration, labelled with its route template (bounded labels: a caller inventing
+    methods or paths adds no series); api.logs calls it."""
+    method = scope["method"] if scope["method"] in _METHODS else "other"
+    REQUESTS.labels(method=method, route=route_template(scope), status=str(status)).observe(seconds)
 
 
 def _allowed(request: Request, settings: Settings) -> bool:

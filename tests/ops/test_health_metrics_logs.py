@@ -226,3 +226,14 @@ def test_the_worker_logs_in_the_format_set(fmt: str, tmp_path: Path) -> None:
         assert "request_id" not in line  # no request, no empty field
     else:
         assert last.endswith(f" INFO sctac.worker [- -] {summary}")
+
+
+def test_made_up_paths_and_methods_add_no_series(engine: Engine) -> None:
+    c = client(engine, metrics_token=TOKEN)
+    for n in range(3):
+        assert c.get(f"/no/such/page/{n}").status_code == 404
+        c.request("BREW", f"/coffee/{n}")
+    routes = {dict(labels).get("route") for name, labels in figures(c) if name.startswith("sctac_http_")}
+    methods = {dict(labels).get("method") for name, labels in figures(c) if name.startswith("sctac_http_")}
+    assert not any(r and r.startswith(("/no/", "/coffee/")) for r in routes)
+    assert "unmatched" in routes and "BREW" not in methods and "other" in methods
