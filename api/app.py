@@ -1,4 +1,5 @@
-"""The FastAPI application: JSON API under /api/v1, health at /healthz, docs at /docs.
+"""The FastAPI application: JSON API under /api/v1, health at /healthz and /readyz, figures at /metrics,
+docs at /docs.
 
 /docs is Swagger UI 5 served from this server's own copy (the `swagger-ui-bundle-v2` package: the
 centre's network has no internet, so never a CDN), under a Content-Security-Policy that admits only this
@@ -23,13 +24,15 @@ from sqlalchemy.engine import Engine
 from swagger_ui_bundle import swagger_ui_path
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import problems, web
+from api import logs, metrics, problems, web
 from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
 from api.routes import admin, auth, cases, escalations, reports
 from api.throttle import SignInThrottle
+from workflow import principals
 from workflow.accounts import TOKEN_TTL
 from workflow.db import make_engine, reachable
+from workflow.reads.operations import readiness
 from workflow.settings import Settings, get_settings
 
 DOCS_ASSETS = "/docs/assets"
@@ -39,6 +42,7 @@ SWAGGER_FILES = {
     "swagger-ui.css": "text/css",
     "favicon-32x32.png": "image/png",
 }
+READINESS = principals.system("system:readiness")
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -131,6 +135,8 @@ def create_app(
     problems.install(app)
     app.add_middleware(RequestGuard, engine_of=lambda: app.state.engine)
     app.add_middleware(SecurityHeaders)
+    metrics.install(app, settings)
+    app.add_middleware(logs.RequestLog, observers=[metrics.observe_request])
     if settings.trusted_proxy_list:
         # Added last, so outermost: everything inside sees the forwarded client and scheme, and only
         # when the connection comes from a listed proxy (anyone else's X-Forwarded-* is ignored).
@@ -171,5 +177,21 @@ def create_app(
         if not reachable(request.app.state.engine):
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
+
+    # Readiness is for the balancer and the supervisor (README, "Running on PostgreSQL with several
+    # processes"), not part of the API: left out of the OpenAPI document, as /metrics is, since a 503 is
+    # its ordinary answer while no worker runs.
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: database, migrations at head, rules and matrix loaded, a worker alive. Names what
+        is wrong, never how: no URL, no host, no exception text."""
+        within = timedelta(seconds=settings.ready_worker_seconds)
+        found = readiness(request.app.state.engine, who=READINESS, worker_within=within)
+        checks = dict(found.checks)
+        if settings.ready_worker_seconds == 0:
+            checks.pop("worker", None)
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ok" if ready else "unavailable", **checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

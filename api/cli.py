@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_audit, cli_demo, cli_worker
+from api import cli_audit, cli_db, cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import lifecycle, localtime, queries, refusals, service
@@ -31,6 +31,7 @@ app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 cli_worker.register(app)
 cli_audit.register(audit_app)
+cli_db.register(db_app)
 
 
 @db_app.command("upgrade")
@@ -296,6 +297,15 @@ def lifecycle_diagram() -> None:
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes (uvicorn's multi-process mode); more than 1 needs PostgreSQL and shared keys",
+        ),
+    ] = 1,
     worker: Annotated[
         bool, typer.Option("--worker/--no-worker", help="fire timers and send notifications")
     ] = True,
@@ -304,14 +314,22 @@ def serve(
     ] = False,
 ) -> None:
     """Migrate the database if needed and serve the API and pages (with one worker in-process)."""
+    from api import serving
+
+    settings = get_settings()
+    serving.check_processes(settings, workers)
+    # Before anything imports prometheus-client: it picks its multi-process mode at import.
+    metrics_dir = serving.prepare_metrics_dir() if workers > 1 or serving.metrics_dir_set() else None
+
     import uvicorn
 
-    from api.app import create_app
+    from api import logs, metrics
     from notifications.worker import start_background_worker
     from workflow.chain import chain_key
     from workflow.migrate import upgrade
     from workflow.reference import sync_reference
 
+    logs.configure(settings)
     engine = engine_from_settings()
     chain_key()  # a missing or unreadable chain key stops the start, not the first write
     upgrade(engine)
@@ -319,22 +337,37 @@ def serve(
         sync_reference(session)
     if demo:
         _seed_demo(engine)
-    handle = start_background_worker(engine, interval=get_settings().worker_interval) if worker else None
+    metrics.listen()  # the in-process worker's timers, counted (in the shared folder when N > 1)
+    handle = start_background_worker(engine, interval=settings.worker_interval) if worker else None
+    # proxy_headers=False: the app believes X-Forwarded-* only from SCTAC_TRUSTED_PROXIES (api.app).
+    # At shutdown, requests still running after the grace period are cancelled (a long report then
+    # stops at its next check: api/report_render.py) instead of holding the process open.
+    # access_log=False: api.logs writes the access line, with the route template rather than the path.
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": logs.logging_config(settings),
+        "access_log": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 10,
+        # How long the supervisor waits for a process to start or answer its ping before replacing it:
+        # a process starting on a busy host takes several seconds to import (uvicorn's default is 5).
+        "timeout_worker_healthcheck": 30,
+    }
     try:
-        # proxy_headers=False: the app believes X-Forwarded-* only from SCTAC_TRUSTED_PROXIES (api.app).
-        # At shutdown, requests still running after the grace period are cancelled (a long report then
-        # stops at its next check: api/report_render.py) instead of holding the process open.
-        uvicorn.run(
-            create_app(engine=engine),
-            host=host,
-            port=port,
-            log_level="info",
-            proxy_headers=False,
-            timeout_graceful_shutdown=10,
-        )
+        if workers == 1:
+            from api.app import create_app
+
+            uvicorn.run(create_app(engine=engine), **options)
+        else:
+            # Each process builds its own app (and engine) from the same settings; this one supervises.
+            uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
     finally:
         if handle is not None:
             handle.stop()
+        engine.dispose()
+        if metrics_dir is not None and metrics_dir[1]:
+            serving.forget_metrics_dir(metrics_dir[0])
 
 
 def _seed_demo(engine: Any) -> None:

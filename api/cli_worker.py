@@ -42,11 +42,14 @@ def run_worker(
     interval: Annotated[float | None, typer.Option(min=0.01, help="seconds between idle passes")] = None,
 ) -> None:
     """Fire due timers, turn case events into deliveries and send them; stops cleanly on SIGTERM/SIGINT."""
-    import logging
+    from api import serving
 
+    serving.ensure_metrics_dir()  # before prometheus-client is imported (api.metrics)
+    from api import logs, metrics
     from workflow.chain import chain_key
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure(get_settings())
+    metrics.listen()  # counted into PROMETHEUS_MULTIPROC_DIR when set (the API's processes add it in)
     chain_key()  # a missing or unreadable chain key stops the start, not the first write
     raise typer.Exit(worker.serve(once=once, interval=interval))
 

@@ -189,7 +189,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        api = path.startswith("/api/") or path in ("/healthz", "/openapi.json")
+        api = path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -2,6 +2,10 @@
 
     python bench/api.py [--cases 100000] [--clients 50] [--seconds 15]
     SCTAC_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python bench/api.py
+    SCTAC_BENCH_DATABASE_URL=... python bench/api.py --scale [--processes 1,2,4]
+
+``--scale`` runs the same load at 1, 2 and 4 API processes on PostgreSQL and measures what scraping
+/metrics once a second costs: see bench/api_scale.py.
 
 For each database: seed the cases with bulk inserts through the real tables (every case with its
 ``submit`` event on a valid hash chain, so `sctac audit verify` passes on the result), start one uvicorn
@@ -164,7 +168,15 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 async def drive(
-    base: str, token: str, clients: int, seconds: float, cases: int, target: str, server_pid: int
+    base: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    cases: int,
+    target: str,
+    server_pid: int,
+    first: int = 1,
+    scrape: bool = False,
 ) -> dict[str, Any]:
     """Closed-loop load: each client fires `reject` on its own cases, or (target healthz) GETs /healthz.
 
@@ -174,8 +186,15 @@ async def drive(
     import httpx
     import psutil
 
+    # The server and, under `sctac serve --workers N`, the processes its supervisor started.
     server = psutil.Process(server_pid)
-    next_case = iter(range(2, cases + 1))
+    tree = [server, *server.children(recursive=True)]
+
+    def tree_cpu() -> float:
+        return sum(t.user + t.system for t in (p.cpu_times() for p in tree))
+
+    next_case = iter(range(first + 1, first + cases))
+    scrapes: list[float] = []
     latencies: list[float] = []
     failures: dict[int, int] = {}
     headers = {"Authorization": f"Bearer {token}", "If-Match": '"1"'}
@@ -207,18 +226,29 @@ async def drive(
     async def conductor() -> None:
         if target == "transition":
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
-                await http.post("/api/v1/cases/1/transitions/reject", json=body)
+                await http.post(f"/api/v1/cases/{first}/transitions/reject", json=body)
         await warmed.wait()
-        times = server.cpu_times()
-        window["cpu"] = times.user + times.system
+        window["cpu"] = tree_cpu()
         window["began"] = time.perf_counter()
         window["stop_at"] = window["began"] + seconds
         go.set()
 
-    await asyncio.gather(conductor(), *(client() for _ in range(clients)))
+    async def scraper() -> None:
+        """GET /metrics once a second through the window, as a Prometheus server would."""
+        await go.wait()
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            while time.perf_counter() < window["stop_at"]:
+                started = time.perf_counter()
+                r = await http.get("/metrics")
+                scrapes.append(time.perf_counter() - started)
+                if r.status_code != 200:
+                    failures[r.status_code] = failures.get(r.status_code, 0) + 1
+                await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - started)))
+
+    extra = [scraper()] if scrape else []
+    await asyncio.gather(conductor(), *(client() for _ in range(clients)), *extra)
     elapsed = time.perf_counter() - window["began"]
-    times = server.cpu_times()
-    cpu = times.user + times.system - window["cpu"]
+    cpu = tree_cpu() - window["cpu"]
     latencies.sort()
     return {
         "requests": len(latencies),
@@ -227,10 +257,22 @@ async def drive(
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else 0.0,
         "failures": failures,
         "server_cpu": cpu,
+        "scrapes": len(scrapes),
+        "scrape_ms": sorted(scrapes)[len(scrapes) // 2] * 1000 if scrapes else 0.0,
     }
 
 
-def load(base: str, token: str, args: argparse.Namespace, target: str, server_pid: int) -> dict[str, Any]:
+def load(
+    base: str,
+    token: str,
+    args: argparse.Namespace,
+    target: str,
+    server_pid: int,
+    *,
+    first: int = 1,
+    cases: int | None = None,
+    scrape: bool = False,
+) -> dict[str, Any]:
     # The load generator is its own process, so client and server do not share a GIL.
     out = subprocess.run(
         [
@@ -242,14 +284,16 @@ def load(base: str, token: str, args: argparse.Namespace, target: str, server_pi
             target,
             "--server-pid",
             str(server_pid),
-            "--token",
-            token,
+            f"--token={token}",  # a token may begin with "-"
             "--clients",
             str(args.clients),
             "--seconds",
             str(args.seconds),
             "--cases",
-            str(args.cases),
+            str(cases or args.cases),
+            "--first",
+            str(first),
+            *(["--scrape"] if scrape else []),
         ],
         capture_output=True,
         text=True,
@@ -307,6 +351,15 @@ def main() -> None:
         "--target", choices=["transition", "healthz"], default="transition", help=argparse.SUPPRESS
     )
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--scrape", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="PostgreSQL only: the same load at 1, 2 and 4 API processes (`sctac serve --workers N`), "
+        "and the cost of scraping /metrics once a second",
+    )
+    parser.add_argument("--processes", default="1,2,4", help="with --scale: the process counts to run")
     args = parser.parse_args()
     if importlib.util.find_spec("psutil") is None:  # the server's CPU time is read through it
         raise SystemExit(
@@ -315,10 +368,37 @@ def main() -> None:
     if args.drive:
         result = asyncio.run(
             drive(
-                args.drive, args.token, args.clients, args.seconds, args.cases, args.target, args.server_pid
+                args.drive,
+                args.token,
+                args.clients,
+                args.seconds,
+                args.cases,
+                args.target,
+                args.server_pid,
+                first=args.first,
+                scrape=args.scrape,
             )
         )
         print(json.dumps(result))
+        return
+    if args.scale:
+        import secrets
+
+        from bench.api_scale import scale
+        from workflow.chain import chain_key
+        from workflow.settings import get_settings
+
+        pg = os.environ.get("SCTAC_BENCH_DATABASE_URL")
+        if not pg:
+            raise SystemExit("--scale needs PostgreSQL: set SCTAC_BENCH_DATABASE_URL")
+        # The keys every process shares (the seeded chains must verify under the servers' key).
+        os.environ.setdefault("SCTAC_CHAIN_KEY", secrets.token_hex(32))
+        os.environ.setdefault("SCTAC_SECRET_KEY", secrets.token_hex(32))
+        get_settings.cache_clear()
+        chain_key.cache_clear()
+        with postgres_database(pg) as url:
+            for line in scale(url, args, prepare=prepare, load=load):
+                print(line, flush=True)
         return
 
     results = []

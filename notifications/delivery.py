@@ -397,3 +397,13 @@ def status_counts(session: Session) -> dict[str, int]:
     """How many deliveries are in each status (for the CLI)."""
     rows = session.execute(select(DELIVERY.c.status, func.count()).group_by(DELIVERY.c.status)).all()
     return {status: int(n) for status, n in rows}
+
+
+def channel_status_counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many deliveries each channel has in each status (for /metrics: no recipients, no bodies)."""
+    rows = session.execute(
+        select(DELIVERY.c.channel, DELIVERY.c.status, func.count()).group_by(
+            DELIVERY.c.channel, DELIVERY.c.status
+        )
+    ).all()
+    return {(channel, status): int(n) for channel, status, n in rows}

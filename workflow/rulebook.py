@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 import rules
+from workflow import observe
 from workflow.errors import ConfigError, FieldProblem, InvalidInput
 from workflow.settings import get_settings
 from workflow.tables import VERSION
@@ -107,6 +108,7 @@ class Rulebook:
 
     def decide(self, facts: Mapping[str, Any]) -> Decided:
         d = self.compiled.evaluate(facts)
+        observe.announce(observe.RULE_DECISION, {"backend": d.backend})
         payload = d.as_dict()
         return Decided(
             ruleset_version=d.ruleset_version,

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlmodel import Session
 from transitions import MachineError
 
-from workflow import access, clocks, effects, refusals, triggers
+from workflow import access, clocks, effects, observe, refusals, triggers
 from workflow import rulebook as rb
 from workflow.calendar import Calendar, calendar_for
 from workflow.chain import GENESIS, event_hash
@@ -366,6 +366,7 @@ def submit_case(
     except BaseException:
         session.rollback()
         raise
+    observe.announce(observe.TRANSITION, {"trigger": spec.name})
     return written
 
 
@@ -539,6 +540,7 @@ def _fire(
         change.payload.update({k: v for k, v in given.items() if k not in ("reason", "assessment")})
         written = write_change(session, row=values, change=change, actor=by.username, at=at)
         session.commit()
+        observe.announce(observe.TRANSITION, {"trigger": trigger})
         return written
     except BaseException:
         session.rollback()

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
     checkpoint_path: Path | None = None
     checkpoint_interval: float = Field(default=3600.0, gt=0)
 
+    # Running it for real (issue 15). Logs: one JSON object per line (json), or plain text for a person
+    # watching a terminal (text). /metrics: with a token, only `Authorization: Bearer <token>` reads it;
+    # without one, only clients on this host (loopback). /readyz: ready only if some worker finished a
+    # pass this recently (0: do not ask, for an API that runs with no worker on purpose).
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: SecretStr | None = None
+    ready_worker_seconds: float = Field(default=60.0, ge=0)
+
     @field_validator("chain_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:

@@ -26,6 +26,7 @@ from workflow.models import (
     Timer,
     Unit,
     User,
+    WorkerHeartbeat,
 )
 
 
@@ -49,3 +50,4 @@ VERSION = table_of(RulesetVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)
+HEARTBEAT = table_of(WorkerHeartbeat)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from workflow import ladders, localtime, service
+from workflow import ladders, localtime, observe, service
 from workflow.db import utcnow
 from workflow.errors import Conflict
 from workflow.leases import Lease, claim_lease, default_lease
@@ -85,6 +85,9 @@ def fire_timer(session: Session, *, timer_id: int, now: datetime | None = None) 
             return Outcome(timer_id, "skipped")
         fired = service.write_change(session, row=row, change=change, actor="system", at=at)
         session.commit()
+        observe.announce(observe.TRANSITION, {"trigger": change.trigger})
+        lag = max((at - timer["due_at"]).total_seconds(), 0.0)
+        observe.announce(observe.TIMER_FIRED, {"kind": timer["kind"]}, lag)
         return Outcome(timer_id, "fired", fired.event_seq)
     except Conflict:
         # Someone changed the case meanwhile; release the lease so the next pass fires it afresh.

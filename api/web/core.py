@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import FormData, UploadFile
 
+from api import logs
 from api.deps import SessionDep
 from api.web import session as sessions
 from workflow import accounts, localtime, spoofing
@@ -127,8 +128,10 @@ def page_user(request: Request, session: SessionDep) -> Principal:
         who = accounts.principal_for_token(session, token=cookie.token)
     except accounts.NotAuthenticated:
         raise sessions.LoginRequired(expired=True) from None
+    session.commit()  # hand the lookup's connection back before the page's write session (api.deps)
     request.state.who = who
     request.state.web_token = cookie.token
+    logs.note(actor=who.username)
     return who
 
 

@@ -11,6 +11,7 @@ from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
 from workflow.models.rulesets import RulesetVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
+from workflow.models.workers import WorkerHeartbeat
 
 __all__ = [
     "AccountLock",
@@ -30,4 +31,5 @@ __all__ = [
     "Timer",
     "Unit",
     "User",
+    "WorkerHeartbeat",
 ]
