@@ -1,7 +1,7 @@
 """worker heartbeats (the readiness check's "a worker is alive")
 
-Revision ID: ops
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 13:40:00.000000
 """
 from typing import Sequence, Union
@@ -12,8 +12,8 @@ import sqlmodel
 import workflow.db
 
 
-revision: str = 'ops'
-down_revision: Union[str, None] = '0010'
+revision: str = '0012'
+down_revision: Union[str, None] = '0011'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
