@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 from transitions import MachineError
 
-from workflow import access, clocks, effects, refusals, triggers
+from workflow import access, clocks, effects, refusals, subjects, triggers
 from workflow import rulebook as rb
 from workflow.calendar import Calendar, calendar_for
 from workflow.chain import GENESIS, event_hash
@@ -344,7 +344,7 @@ def submit_case(
             trigger=spec.name,
             to_state=State.SUBMITTED.value,
             payload={"request": values, "decisions": decided.payload},
-            after=[decision_writer(case_id, 1, decided, at)],
+            after=[decision_writer(case_id, 1, decided, at), _subject_indexer(row)],
             clock=spec.clock,
             notify=spec.notify,
         )
@@ -354,6 +354,11 @@ def submit_case(
         session.rollback()
         raise
     return written
+
+
+def _subject_indexer(case: Mapping[str, Any]) -> AfterEvent:
+    """Index the names a new case holds (workflow/subjects.py) in the submission's own transaction."""
+    return lambda session, _event_id: subjects.index_case(session.connection(), case)
 
 
 # Columns a new case starts with at their defaults (the insert names the rest).

@@ -23,6 +23,9 @@ from workflow.models import (
     IdempotencyRecord,
     Refusal,
     RulesetVersion,
+    SubjectAccess,
+    SubjectKey,
+    SubjectToken,
     Timer,
     Unit,
     User,
@@ -49,3 +52,6 @@ VERSION = table_of(RulesetVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)
+SUBJECT_TOKEN = table_of(SubjectToken)
+SUBJECT_KEY = table_of(SubjectKey)
+SUBJECT_ACCESS = table_of(SubjectAccess)

@@ -1,0 +1,73 @@
+"""The case page's notes and attachments: add a note, attach a document, download one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
+
+from api.deps import SessionDep, WriteSession
+from api.downloads import attachment_response
+from api.web.cases import CaseId, _after_change, _case_page
+from api.web.core import PostedForm, WebRoute, WebUser, text
+from workflow import records
+from workflow.errors import Conflict, FieldProblem, GuardFailed, InvalidInput
+from workflow.reads.records import attachment_file
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
+Digest = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _refused(request: Request, session: Any, who: Any, case_id: int, exc: Exception, what: str) -> Response:
+    status = getattr(exc, "status", 422)
+    banner = {
+        "kind": "conflict" if isinstance(exc, Conflict) else "error",
+        "detail": f"{what}: {exc}. Nothing was saved.",
+    }
+    return _case_page(request, session, who, case_id, status=status, banner=banner)
+
+
+@router.post("/cases/{case_id}/notes")
+def add_note(
+    request: Request, session: WriteSession, who: WebUser, form: PostedForm, case_id: CaseId
+) -> Response:
+    try:
+        records.add_note(
+            session,
+            case_id=case_id,
+            by=who,
+            text=text(form, "note", 9000),
+            marking=text(form, "note_marking", 32) or None,
+        )
+    except (InvalidInput, GuardFailed, Conflict) as exc:
+        return _refused(request, session, who, case_id, exc, "The note was not added")
+    return _after_change(session, who, case_id, "note", "")
+
+
+@router.post("/cases/{case_id}/attachments")
+def attach(
+    request: Request, session: WriteSession, who: WebUser, form: PostedForm, case_id: CaseId
+) -> Response:
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput([FieldProblem("file", "choose a file to attach")])
+        records.attach(
+            session,
+            case_id=case_id,
+            by=who,
+            stream=upload.file,
+            name=upload.filename,
+            declared_type=upload.content_type,
+            marking=text(form, "marking", 32) or None,
+        )
+    except (InvalidInput, GuardFailed, Conflict) as exc:
+        return _refused(request, session, who, case_id, exc, "The document was not attached")
+    return _after_change(session, who, case_id, "attach", "")
+
+
+@router.get("/cases/{case_id}/attachments/{sha256}")
+def download(session: SessionDep, who: WebUser, case_id: CaseId, sha256: Digest) -> Response:
+    return attachment_response(attachment_file(session, who=who, case_id=case_id, sha256=sha256))
