@@ -201,6 +201,49 @@ def index_item(
     return len(found)
 
 
+@dataclass(frozen=True)
+class Item:
+    case_id: int
+    event_seq: int
+    source: str
+    marking: str
+    text: str | None
+
+
+def index_items(conn: Connection, items: Iterable[Item], *, batch: int = 50_000) -> int:
+    """Index many items at once (a rebuild, a bulk import): tokens by executemany, each new distinct
+    token's keys once. Returns the number of token rows written."""
+    rows: list[dict[str, Any]] = []
+    vocabulary: set[str] = set()
+    written = 0
+    for item in items:
+        for t in tokens(item.text):
+            vocabulary.add(t)
+            rows.append(
+                {
+                    "token": t,
+                    "case_id": item.case_id,
+                    "event_seq": item.event_seq,
+                    "source": item.source,
+                    "marking": item.marking,
+                }
+            )
+        if len(rows) >= batch:
+            conn.execute(insert(SUBJECT_TOKEN), rows)
+            written += len(rows)
+            rows = []
+    if rows:
+        conn.execute(insert(SUBJECT_TOKEN), rows)
+        written += len(rows)
+    known = set(
+        conn.execute(select(SUBJECT_KEY.c.token).where(SUBJECT_KEY.c.key == SUBJECT_KEY.c.token)).scalars()
+    )
+    fresh = [{"key": k, "token": t} for t in sorted(vocabulary - known) for k in sorted(keys(t))]
+    for start in range(0, len(fresh), batch):
+        _insert_ignoring_duplicates(conn, fresh[start : start + batch])
+    return written
+
+
 def index_case(conn: Connection, case: Mapping[str, Any]) -> None:
     """A case's own fields (its submission): target name, title and summary."""
     for source in ("target", "title", "summary"):
@@ -239,25 +282,31 @@ def forget(conn: Connection, *, case_id: int, event_seq: int | None = None) -> N
     conn.execute(query)
 
 
-def reindex(conn: Connection) -> int:
-    """Rebuild the whole index from the cases and their note and attachment events; returns items."""
-    conn.execute(delete(SUBJECT_TOKEN))
-    count = 0
+def _items_of(conn: Connection) -> Iterable[Item]:
     for case in conn.execute(
         select(CASE.c.id, CASE.c.title, CASE.c.summary, CASE.c.target_name, CASE.c.protective_marking)
     ).mappings():
-        index_case(conn, dict(case))
-        count += 1
+        for source, column in (("target", "target_name"), ("title", "title"), ("summary", "summary")):
+            yield Item(case["id"], 0, source, case["protective_marking"], case[column])
     for ev in conn.execute(
         select(EVENT.c.case_id, EVENT.c.seq, EVENT.c.trigger, EVENT.c.payload).where(
             EVENT.c.trigger.in_(("note", "attach"))
         )
     ).mappings():
-        index_event(
-            conn, case_id=ev["case_id"], seq=ev["seq"], trigger=ev["trigger"], payload=ev["payload"] or {}
-        )
-        count += 1
-    return count
+        payload = ev["payload"] or {}
+        if ev["trigger"] == "note":
+            text, marking, source = payload.get("note"), payload.get("note_marking"), "note"
+        else:
+            file = payload.get("attachment") or {}
+            text, marking, source = file.get("name"), file.get("marking"), "attachment"
+        if text and marking:
+            yield Item(ev["case_id"], ev["seq"], source, str(marking), str(text))
+
+
+def reindex(conn: Connection) -> int:
+    """Rebuild the whole index from the cases and their note and attachment events; returns token rows."""
+    conn.execute(delete(SUBJECT_TOKEN))
+    return index_items(conn, list(_items_of(conn)))
 
 
 # -- searching it ------------------------------------------------------------------------------------------
@@ -333,8 +382,3 @@ def find(conn: Connection, name: str, *, limit: int = 500) -> list[Hit]:
     complete = [h for h in hits.values() if len(h.matched) == len(query_tokens)]
     complete.sort(key=lambda h: (-h.score, -h.case_id, h.event_seq))
     return complete[:limit]
-
-
-def named_tokens(text: str | None) -> Iterable[str]:
-    """Tokens of `text` (for telling which other people an item may name)."""
-    return tokens(text)

@@ -15,7 +15,7 @@ from workflow.reads.records import case_records
 
 def records_context(session: Session, who: Principal, case: Case) -> dict[str, Any]:
     assert case.id is not None
-    shown = case_records(session, who=who, case_id=case.id)
+    shown = case_records(session, who=who, case_id=case.id, log=False)
     allowed = access.allowed_triggers(who, access.case_facts(case))
     floor = MARKINGS.index(case.protective_marking)
     return {

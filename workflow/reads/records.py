@@ -67,9 +67,10 @@ def record_of(e: CaseEvent, who: Principal) -> Record:
 
 
 def case_records(
-    session: Session, *, who: Principal, case_id: int, now: datetime | None = None
+    session: Session, *, who: Principal, case_id: int, now: datetime | None = None, log: bool = True
 ) -> Sequence[Record]:
-    """The case's notes and attachments, oldest first."""
+    """The case's notes and attachments, oldest first (`log` False: part of a read logged already, the
+    case page's)."""
     _find(session, who, case_id, "records")
     events = (
         session.execute(
@@ -81,7 +82,8 @@ def case_records(
         .all()
     )
     records = [record_of(e, who) for e in events]
-    _log(session, who, case_id, "records", now)
+    if log:
+        _log(session, who, case_id, "records", now)
     return records
 
 
