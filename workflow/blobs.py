@@ -155,6 +155,9 @@ def put(
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
             tmp.unlink()
+            # Fresh again: `sweep` spares files younger than its grace period, so an old orphan now
+            # being referenced is not deleted between this upload and its event's commit.
+            os.utime(final)
         else:
             os.chmod(tmp, 0o440)
             os.replace(tmp, final)
