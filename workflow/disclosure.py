@@ -108,7 +108,16 @@ def _items(session: Session, who: Principal, name: str) -> list[Item]:
     if not hits:
         return []
     ids = sorted({h.case_id for h in hits})
-    cases = {r["id"]: r for r in session.execute(select(CASE).where(CASE.c.id.in_(ids))).mappings()}
+    wanted_columns = [
+        CASE.c[c]
+        for c in ("id", "reference", "title", "summary", "target_type", "target_name", "protective_marking")
+    ]
+    cases = {
+        r["id"]: r
+        for r in session.execute(
+            select(*wanted_columns, CASE.c.created_at).where(CASE.c.id.in_(ids))
+        ).mappings()
+    }
     wanted = {(h.case_id, h.event_seq) for h in hits if h.event_seq > 0}
     events = {}
     if wanted:

@@ -19,10 +19,11 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, intersect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.tables import CASE, EVENT, SUBJECT_KEY, SUBJECT_TOKEN
@@ -151,6 +152,7 @@ def keys(token: str) -> set[str]:
     return found
 
 
+@lru_cache(maxsize=1 << 16)
 def similarity(a: str, b: str) -> float:
     """How alike two normalised tokens are, 0-100, or 0 when too far apart to be the same name: short
     tokens must match exactly, four or five letters allow one edit, longer ones about one in four."""
@@ -361,6 +363,15 @@ def find(conn: Connection, name: str, *, limit: int = 500) -> list[Hit]:
     for q, found in alike.items():
         for token in found:
             owner_of[token].append(q)
+    # The items holding some candidate of every query word, intersected in the database (each arm an
+    # index-only range scan of (token, case_id, event_seq)), so only the items that match reach Python.
+    arms = [
+        select(SUBJECT_TOKEN.c.case_id, SUBJECT_TOKEN.c.event_seq).where(
+            SUBJECT_TOKEN.c.token.in_(sorted(alike[q]))
+        )
+        for q in query_tokens
+    ]
+    matching = (intersect(*arms) if len(arms) > 1 else arms[0]).subquery("matching")
     hits: dict[tuple[int, int], Hit] = {}
     rows = conn.execute(
         select(
@@ -369,7 +380,15 @@ def find(conn: Connection, name: str, *, limit: int = 500) -> list[Hit]:
             SUBJECT_TOKEN.c.token,
             SUBJECT_TOKEN.c.source,
             SUBJECT_TOKEN.c.marking,
-        ).where(SUBJECT_TOKEN.c.token.in_(sorted(owner_of)))
+        )
+        .join(
+            matching,
+            and_(
+                SUBJECT_TOKEN.c.case_id == matching.c.case_id,
+                SUBJECT_TOKEN.c.event_seq == matching.c.event_seq,
+            ),
+        )
+        .where(SUBJECT_TOKEN.c.token.in_(sorted(owner_of)))
     )
     for case_id, seq, token, source, marking in rows:
         hit = hits.setdefault((case_id, seq), Hit(case_id, seq))

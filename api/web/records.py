@@ -11,10 +11,10 @@ from starlette.datastructures import UploadFile
 from api.deps import SessionDep, WriteSession
 from api.downloads import attachment_response
 from api.web.cases import CaseId, _after_change, _case_page
-from api.web.core import PostedForm, WebRoute, WebUser, text
+from api.web.core import PostedForm, WebRoute, WebUser, highest_marking, render, text
 from workflow import records
 from workflow.errors import Conflict, FieldProblem, GuardFailed, InvalidInput
-from workflow.reads.records import attachment_file
+from workflow.reads.records import attachment_file, search_records
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
 Digest = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
@@ -66,6 +66,21 @@ def attach(
     except (InvalidInput, GuardFailed, Conflict) as exc:
         return _refused(request, session, who, case_id, exc, "The document was not attached")
     return _after_change(session, who, case_id, "attach", "")
+
+
+@router.get("/records/search")
+def search(request: Request, session: SessionDep, who: WebUser, q: str = "") -> Response:
+    q = q.strip()[:200]
+    found: list[Any] = []
+    error = ""
+    if q:
+        try:
+            found = list(search_records(session, who=who, q=q))
+        except InvalidInput as exc:
+            error = exc.detail
+    markings = [f.record.marking for f in found]
+    context = {"title": "Search notes and documents", "q": q, "found": found, "error": error}
+    return render(request, "records_search.html", context, marking=highest_marking(markings))
 
 
 @router.get("/cases/{case_id}/attachments/{sha256}")

@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('subject_token', schema=None) as batch_op:
-        batch_op.create_index('ix_subject_token_token_case', ['token', 'case_id'], unique=False)
+        batch_op.create_index('ix_subject_token_token_item', ['token', 'case_id', 'event_seq'], unique=False)
         batch_op.create_index('ix_subject_token_case_seq', ['case_id', 'event_seq'], unique=False)
 
     op.create_table('subject_key',
@@ -68,5 +68,5 @@ def downgrade() -> None:
     op.drop_table('subject_key')
     with op.batch_alter_table('subject_token', schema=None) as batch_op:
         batch_op.drop_index('ix_subject_token_case_seq')
-        batch_op.drop_index('ix_subject_token_token_case')
+        batch_op.drop_index('ix_subject_token_token_item')
     op.drop_table('subject_token')

@@ -20,7 +20,8 @@ class SubjectToken(SQLModel, table=True):
 
     __tablename__ = "subject_token"
     __table_args__ = (
-        Index("ix_subject_token_token_case", "token", "case_id"),
+        # Covering for the search's intersection (workflow.subjects.find): token -> the items holding it.
+        Index("ix_subject_token_token_item", "token", "case_id", "event_seq"),
         Index("ix_subject_token_case_seq", "case_id", "event_seq"),
     )
 
