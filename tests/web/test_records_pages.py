@@ -23,7 +23,8 @@ def test_notes_and_documents_on_the_case_page(engine: Engine) -> None:
     page = sup.get(f"/cases/{case.id}").text
     assert f'action="/cases/{case.id}/notes"' in page and f'action="/cases/{case.id}/attachments"' in page
     assert f"/cases/{case.id}/actions/note" not in page  # not a generic action form
-    done = sup.post(f"/cases/{case.id}/notes", {"note": "Source meeting set for Friday.", "note_marking": SENSITIVE})
+    note = {"note": "Source meeting set for Friday.", "note_marking": SENSITIVE}
+    done = sup.post(f"/cases/{case.id}/notes", note)
     assert done.status_code == 303 and done.headers["location"].startswith(f"/cases/{case.id}?done=note")
     assert "Done: Add a note." in sup.get(done.headers["location"]).text
     body = b"Exhibit list, 4 items.\n"
