@@ -66,7 +66,7 @@ class Item:
         }
 
 
-def _require_dpo(session: Session, who: Principal, action: str) -> None:
+def require_dpo(session: Session, who: Principal, action: str) -> None:
     if who.has(ROLE) or who.is_system:
         return
     exc = Forbidden(
@@ -194,7 +194,7 @@ def _items(session: Session, who: Principal, name: str) -> list[Item]:
 
 def search(session: Session, *, by: Principal, name: str) -> list[Item]:
     """Every case, note and attachment naming `name` (normalised, fuzzy), logged."""
-    _require_dpo(session, by, "subject:search")
+    require_dpo(session, by, "subject:search")
     name = _check_name(name)
     items = _items(session, by, name)
     _log(session, by, "search", name, len(items))
@@ -203,7 +203,7 @@ def search(session: Session, *, by: Principal, name: str) -> list[Item]:
 
 def bundle(session: Session, *, by: Principal, name: str, fmt: str = "json") -> dict[str, Any]:
     """The disclosure bundle: every item found, each with what must be reviewed before it is disclosed."""
-    _require_dpo(session, by, f"subject:export-{fmt}"[:64])
+    require_dpo(session, by, f"subject:export-{fmt}"[:64])
     name = _check_name(name)
     items = _items(session, by, name)
     at = utcnow()

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
+from api import disclosure_render
 from api.deps import SessionDep, WriteSession
 from api.downloads import attachment_response
 from api.web.cases import CaseId, _after_change, _case_page
 from api.web.core import PostedForm, WebRoute, WebUser, highest_marking, render, text
-from workflow import records
+from workflow import disclosure, records
 from workflow.errors import Conflict, FieldProblem, GuardFailed, InvalidInput
 from workflow.reads.records import attachment_file, search_records
 
@@ -81,6 +82,38 @@ def search(request: Request, session: SessionDep, who: WebUser, q: str = "") -> 
     markings = [f.record.marking for f in found]
     context = {"title": "Search notes and documents", "q": q, "found": found, "error": error}
     return render(request, "records_search.html", context, marking=highest_marking(markings))
+
+
+@router.get("/dpo/subjects")
+def subjects_page(request: Request, session: SessionDep, who: WebUser, name: str = "") -> Response:
+    name = name.strip()[:200]
+    items: list[Any] = []
+    error = ""
+    if name:
+        try:
+            items = disclosure.search(session, by=who, name=name)
+        except InvalidInput as exc:
+            error = exc.detail
+    else:
+        disclosure.require_dpo(session, who, "subject:page")
+    context = {"title": "Subject access", "name": name, "items": items, "error": error}
+    return render(request, "dpo_subjects.html", context, marking=highest_marking([i.marking for i in items]))
+
+
+@router.get("/dpo/subjects/export")
+def subjects_export(session: SessionDep, who: WebUser, name: str = "", format: str = "json") -> Response:
+    fmt = "pdf" if format == "pdf" else "json"
+    bundle = disclosure.bundle(session, by=who, name=name, fmt=fmt)
+    body = disclosure_render.as_pdf(bundle) if fmt == "pdf" else disclosure_render.as_json(bundle)
+    return Response(
+        body,
+        media_type="application/pdf" if fmt == "pdf" else "application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{disclosure_render.filename(bundle, fmt)}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get("/cases/{case_id}/attachments/{sha256}")

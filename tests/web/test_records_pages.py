@@ -72,3 +72,22 @@ def test_a_refused_upload_says_why_on_the_page_and_keeps_nothing(engine: Engine)
         follow_redirects=False,
     )
     assert no_csrf.status_code in (400, 403)
+
+
+def test_the_dpo_finds_and_exports_a_subject_on_the_pages(engine: Engine) -> None:
+    add_cast(engine)
+    with Session(engine, expire_on_commit=False) as s:
+        add_people(s, [("dpo", ["dpo"], None, None)])
+    case = make_case(engine, "submitted", protective_marking="OFFICIAL", target_name="Aisha Begum")
+    dpo = visitor(engine, "dpo")
+    home = dpo.get("/").text
+    assert 'href="/dpo/subjects"' in home
+    page = dpo.get("/dpo/subjects", params={"name": "Aysha Begum"})
+    assert page.status_code == 200 and case.reference in page.text and "format=pdf" in page.text
+    pdf = dpo.get("/dpo/subjects/export", params={"name": "Aysha Begum", "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"].startswith("attachment;")
+    analyst = visitor(engine, "analyst.centre")
+    assert 'href="/dpo/subjects"' not in analyst.get("/").text
+    assert analyst.get("/dpo/subjects").status_code == 403
+    assert analyst.get("/dpo/subjects", params={"name": "Aisha Begum"}).status_code == 403
