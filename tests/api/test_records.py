@@ -200,7 +200,15 @@ def test_bad_uploads_name_the_field_and_write_nothing(cast: Engine, monkeypatch:
         _upload(client, cast, "analyst.centre", case.id, b"x" * 17, "big.txt", "text/plain"), 413
     )
     assert big["detail"].startswith("file:")
+    # A body over the upload allowance (the file limit plus framing, never below 1 MiB) is refused unread.
+    huge = _upload(client, cast, "analyst.centre", case.id, b"x" * 1_100_000, "huge.txt", "text/plain")
+    assert assert_problem(huge, 413)["detail"] == "the request body is over 1,048,576 bytes"
     monkeypatch.undo()
+    # Documents larger than the 1 MiB every other request is held to are accepted up to their own limit.
+    two_mib = b"line of a long statement\n" * 84_000
+    assert (
+        _upload(client, cast, "analyst.centre", case.id, two_mib, "long.txt", "text/plain").status_code == 201
+    )
     low = _upload(
         client,
         cast,
@@ -213,4 +221,4 @@ def test_bad_uploads_name_the_field_and_write_nothing(cast: Engine, monkeypatch:
     )
     assert "marking" in assert_problem(low, 422)["detail"]
     events = client.get(f"/api/v1/cases/{case.id}/events", headers=auth(cast, "analyst.centre")).json()
-    assert [e["trigger"] for e in events] == ["submit"]
+    assert [e["trigger"] for e in events] == ["submit", "attach"]  # the refused ones wrote nothing
