@@ -195,6 +195,7 @@ def test_bad_uploads_name_the_field_and_write_nothing(cast: Engine, monkeypatch:
 
     client = app_client(cast)
     case = make_case(cast, "submitted", protective_marking="OFFICIAL")
+    limit = get_settings().attachment_max_bytes
     monkeypatch.setattr(get_settings(), "attachment_max_bytes", 16)
     big = assert_problem(
         _upload(client, cast, "analyst.centre", case.id, b"x" * 17, "big.txt", "text/plain"), 413
@@ -203,7 +204,7 @@ def test_bad_uploads_name_the_field_and_write_nothing(cast: Engine, monkeypatch:
     # A body over the upload allowance (the file limit plus framing, never below 1 MiB) is refused unread.
     huge = _upload(client, cast, "analyst.centre", case.id, b"x" * 1_100_000, "huge.txt", "text/plain")
     assert assert_problem(huge, 413)["detail"] == "the request body is over 1,048,576 bytes"
-    monkeypatch.undo()
+    monkeypatch.setattr(get_settings(), "attachment_max_bytes", limit)  # (not undo(): the store stays put)
     # Documents larger than the 1 MiB every other request is held to are accepted up to their own limit.
     two_mib = b"line of a long statement\n" * 84_000
     assert (
