@@ -9,6 +9,7 @@ got the first answer always finds that answer stored.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from api.deps import TOKEN_URL
 from api.problems import domain_problem, problem
 from workflow import accounts, idempotency
 from workflow.errors import DomainError
+from workflow.settings import get_settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,8 +46,9 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _respond(scope, receive, send, _too_large(self.max_body))
+        limit = _limit_for(scope["path"], self.max_body)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _respond(scope, receive, send, _too_large(limit))
             return
         body = bytearray()
         more = True
@@ -55,8 +58,8 @@ class RequestGuard:
                 return
             body.extend(message.get("body", b""))
             more = message.get("more_body", False)
-            if len(body) > self.max_body:
-                await _respond(scope, receive, send, _too_large(self.max_body))
+            if len(body) > limit:
+                await _respond(scope, receive, send, _too_large(limit))
                 return
         replay = _replayer(bytes(body), receive)
         key = headers.get("idempotency-key")
@@ -158,6 +161,19 @@ def _replayer(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+# Document uploads (API and pages) may carry a file up to its own limit (SCTAC_ATTACHMENT_MAX_BYTES),
+# plus room for the multipart framing and the form's other fields; the route then names `file` if the
+# file itself is over. Everything else keeps the 1 MiB limit.
+_UPLOAD = re.compile(r"^(/api/v1)?/cases/\d+/attachments$")
+_UPLOAD_FRAMING = 65_536
+
+
+def _limit_for(path: str, default: int) -> int:
+    if _UPLOAD.match(path):
+        return max(default, get_settings().attachment_max_bytes + _UPLOAD_FRAMING)
+    return default
 
 
 def _too_large(limit: int) -> Any:

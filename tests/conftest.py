@@ -110,6 +110,18 @@ def _wipe(engine: Engine) -> None:
                 conn.execute(text(f'DELETE FROM "{t}"'))
 
 
+@pytest.fixture(autouse=True)
+def attachments_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's documents in a folder of its own (the default for PostgreSQL is the working
+    directory), for the server in-process and for `sctac` run as a subprocess."""
+    from workflow.settings import get_settings
+
+    store = tmp_path / "attachments"
+    monkeypatch.setattr(get_settings(), "attachments_path", store)
+    monkeypatch.setenv("SCTAC_ATTACHMENTS_PATH", str(store))
+    return store
+
+
 @pytest.fixture
 def rules() -> Rulebook:
     return get_rulebook()

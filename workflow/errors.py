@@ -141,6 +141,24 @@ class KeyReused(InvalidInput):
     title = "Idempotency key reused"
 
 
+class FileTooLarge(InvalidInput):
+    """An uploaded file over the size limit (SCTAC_ATTACHMENT_MAX_BYTES); nothing is kept of it."""
+
+    kind = "file-too-large"
+    status = 413
+    title = "File too large"
+    page_title = "That file is too large"
+
+
+class UnsupportedFile(InvalidInput):
+    """An uploaded file of a type the centre does not accept, or whose content is not what it claims."""
+
+    kind = "unsupported-file"
+    status = 415
+    title = "Unsupported file"
+    page_title = "That file cannot be attached"
+
+
 class GuardFailed(DomainError):
     """A legal trigger whose preconditions are not met (e.g. task without an owner)."""
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin")
+# `dpo`: the data-protection officer, who answers subject-access requests (workflow/disclosure.py); it
+# sees no case through need-to-know and fires no trigger, it searches and exports subjects only.
+ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin", "dpo")
 STAFF_ROLES = frozenset({"analyst", "case_owner", "supervisor"})
 # The role of system principals only: no account can hold it (accounts take ROLES).
 SYSTEM_ROLE = "system"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from workflow import spoofing
+from workflow import blobs, spoofing
 from workflow.errors import FieldProblem, InvalidInput
 from workflow.states import OUTCOMES, STRANDS_4P
 
@@ -82,6 +82,24 @@ class CaseRequest(BaseModel):
     protective_marking: Literal["OFFICIAL", "OFFICIAL-SENSITIVE"] = "OFFICIAL"
 
 
+# A case log note (workflow/notes.py): bounded, like every free text here.
+NoteText = Annotated[str, StringConstraints(min_length=1, max_length=8000), _NoControl]
+Marking = Literal["OFFICIAL", "OFFICIAL-SENSITIVE"]
+
+
+class AttachmentRef(BaseModel):
+    """A stored file an `attach` event references (workflow/blobs.py put it in the store first)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    # Cleaned, not refused: a name arrives from the uploader's machine and is only shown, never used.
+    name: Annotated[str, StringConstraints(max_length=1000), AfterValidator(blobs.safe_name)]
+    size: Annotated[int, Field(ge=1)]
+    media_type: Annotated[str, Field(max_length=200)]
+    marking: Marking
+
+
 class TransitionInput(BaseModel):
     """Everything any trigger may carry; which fields a trigger accepts is in its definition
     (`workflow.lifecycle.TRIGGER_FIELDS`)."""
@@ -97,6 +115,9 @@ class TransitionInput(BaseModel):
     progress: Progress | None = None
     assessment: dict[str, Any] | None = None
     rationale: Note | None = None
+    note: NoteText | None = None
+    note_marking: Marking | None = None
+    attachment: AttachmentRef | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlmodel import Session
 from transitions import MachineError
 
-from workflow import access, clocks, effects, observe, refusals, triggers
+from workflow import access, clocks, effects, observe, refusals, subjects, triggers
 from workflow import rulebook as rb
 from workflow.calendar import Calendar, calendar_for
 from workflow.chain import GENESIS, event_hash
@@ -357,7 +357,7 @@ def submit_case(
             to_state=State.SUBMITTED.value,
             changes={"reference": reference},
             payload={"request": values, "decisions": decided.payload},
-            after=[decision_writer(case_id, 1, decided, at)],
+            after=[decision_writer(case_id, 1, decided, at), _subject_indexer(row)],
             clock=spec.clock,
             notify=spec.notify,
         )
@@ -368,6 +368,11 @@ def submit_case(
         raise
     observe.announce(observe.TRANSITION, {"trigger": spec.name})
     return written
+
+
+def _subject_indexer(case: Mapping[str, Any]) -> AfterEvent:
+    """Index the names a new case holds (workflow/subjects.py) in the submission's own transaction."""
+    return lambda session, _event_id: subjects.index_case(session.connection(), case)
 
 
 # Columns a new case starts with at their defaults (the insert names the rest).

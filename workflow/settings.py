@@ -144,6 +144,20 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_token: SecretStr | None = None
     ready_worker_seconds: float = Field(default=60.0, ge=0)
+    # Case attachments (workflow/blobs.py): a content-addressed folder outside the database; default
+    # `<database>.attachments/` beside a SQLite file, else `./sctac-attachments`. Types are sniffed from
+    # the content (libmagic), never taken from the name or the uploader's Content-Type.
+    attachments_path: Path | None = None
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=2**31)
+    attachment_types: str = (
+        "application/pdf,image/png,image/jpeg,image/gif,text/plain,text/csv,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+
+    @property
+    def attachment_type_list(self) -> frozenset[str]:
+        return frozenset(t.strip().lower() for t in self.attachment_types.split(",") if t.strip())
 
     @field_validator("chain_key")
     @classmethod

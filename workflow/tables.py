@@ -23,6 +23,9 @@ from workflow.models import (
     IdempotencyRecord,
     Refusal,
     RulesetVersion,
+    SubjectAccess,
+    SubjectKey,
+    SubjectToken,
     Timer,
     Unit,
     User,
@@ -51,3 +54,6 @@ TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)
 HEARTBEAT = table_of(WorkerHeartbeat)
+SUBJECT_TOKEN = table_of(SubjectToken)
+SUBJECT_KEY = table_of(SubjectKey)
+SUBJECT_ACCESS = table_of(SubjectAccess)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workflow import effects, localtime
+from workflow import effects, localtime, notes
 from workflow.clocks import Clock
 from workflow.effects import Effect
 from workflow.errors import FieldProblem
@@ -48,7 +48,8 @@ class Page:
     fields: tuple[str, ...] = ()
     # Said once it is done; `{reference}` is the case's reference.
     confirm: str = "{reference} updated."
-    form: Literal["action", "assessment"] = "action"
+    # "records": shown by the case page's notes and attachments panel, not as an action form.
+    form: Literal["action", "assessment", "records"] = "action"
     # What the `reason` box is called on this form, where "Reason" is not what it holds.
     reason_label: str = "Reason"
 
@@ -121,6 +122,8 @@ def _awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
 _ASSESSMENT_FIELDS = frozenset({"assessment", "rationale", "reason"})
 _OWNER = Grant("case_owner", "owner")
 _SUPERVISOR = Grant("supervisor")
+# Who is involved in a case they can see: its requesting unit and every member of staff (hub or centre).
+_INVOLVED = (Grant("requester", "unit"), Grant("analyst"), Grant("case_owner"), _SUPERVISOR)
 
 # Which roles may fire which triggers. Analysts score; supervisors (hub leads, the tasking chair)
 # prioritise, defer and task; the case's owner reviews, continues, reassesses and closes it, with
@@ -314,6 +317,33 @@ SPECS: tuple[TriggerSpec, ...] = (
         conditions=(_awaiting,),
         effect=effects.information_received,
         clock=Clock.REPLAN,
+    ),
+    # -- records: case log notes and attachments (issue 14; workflow/notes.py) ----------------------------
+    # Append-only entries in the case's own chain, in any state (a closed case still gathers notes),
+    # by anyone involved who can see the case: the requesting unit, the hub's staff, the centre. Each
+    # has its own marking; readers not cleared for it see that it exists, not what it says. Nobody is
+    # notified (a notification would have to carry or hint at the text).
+    TriggerSpec(
+        name="note",
+        sources=tuple(State),
+        dest=None,
+        grants=_INVOLVED,
+        page=Page("Add a note", ("note", "note_marking"), confirm="{reference}: note added.", form="records"),
+        fields=frozenset({"note", "note_marking"}),
+        needs=(Need("note", "write the note"),),
+        effect=notes.note,
+    ),
+    TriggerSpec(
+        name="attach",
+        sources=tuple(State),
+        dest=None,
+        grants=_INVOLVED,
+        page=Page(
+            "Attach a document", ("attachment",), confirm="{reference}: document attached.", form="records"
+        ),
+        fields=frozenset({"attachment"}),
+        needs=(Need("attachment", "choose a file to attach"),),
+        effect=notes.attach,
     ),
 )
 

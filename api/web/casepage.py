@@ -15,10 +15,11 @@ from starlette.datastructures import FormData
 
 from api.views import decision_view
 from api.web.core import text, texts
+from api.web.records_panel import records_context
 from api.web.rows import row
 from notifications.case_deliveries import deliveries_of
 from rules import Matrix
-from workflow import access, accounts, audit, queries, reference, triggers
+from workflow import access, accounts, audit, notes, queries, reference, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
@@ -41,6 +42,9 @@ def _action_fields() -> dict[str, tuple[str, ...]]:
 
 
 # Everything the page shows of a trigger comes from its definition (workflow/triggers.py).
+RECORDS: Sequence[str] = LiveTuple(
+    lambda: tuple(s.name for s in triggers.fireable() if s.page.form == "records")
+)
 ASSESSING: Sequence[str] = LiveTuple(_assessing)  # triggers scored on the MoRiLE form, not an action form
 LABELS: Mapping[str, str] = LiveMap(_labels)
 ACTION_FIELDS: Mapping[str, tuple[str, ...]] = LiveMap(_action_fields)
@@ -179,6 +183,8 @@ def score_preview(
 def event_summary(e: CaseEvent) -> str:
     """One line saying what an event did, beyond its trigger and states."""
     p = e.payload or {}
+    if e.trigger in notes.TRIGGERS:
+        return notes.summary(e.trigger, p)
     if "assessment" in p:
         s = p["assessment"].get("score", {})
         return f"band {s.get('band')} ({s.get('band_label')}), risk {s.get('risk')}/100"
@@ -212,6 +218,8 @@ def case_context(
     actions: list[ActionForm] = []
     assess_form: AssessForm | None = None
     for trigger in allowed:
+        if trigger in RECORDS:  # the notes and attachments panel (_records.html) has their forms
+            continue
         if trigger in ASSESSING:
             if assess is not None and assess.trigger == trigger:
                 assess_form = assess
@@ -239,7 +247,7 @@ def case_context(
     timers = case_reads.pending_timers(session, case_id=case.id)
     escalations = case_reads.escalations_of(session, case_id=case.id)
     deliveries = deliveries_of(session, case_id=case.id)
-    events: Sequence[CaseEvent] = queries.history(session, case_id=case.id)
+    events: Sequence[CaseEvent] = notes.masked_events(queries.history(session, case_id=case.id), who)
     chain = audit.case_chain_status(session, case_id=case.id)
     return {
         "title": f"{case.reference} {case.title}",
@@ -262,4 +270,5 @@ def case_context(
         "outcomes": OUTCOMES,
         "strands": STRANDS_4P,
         "may_escalate": who.has("supervisor"),
+        **records_context(session, who, case),
     }

@@ -184,7 +184,8 @@ def _case_page(
     done = request.query_params.get("done")
     context["done"] = confirmation(done, view.case.reference or "") if done else ""
     context["banner"] = banner
-    return render(request, "case.html", context, status=status, marking=view.case.protective_marking)
+    marking = highest_marking([view.case.protective_marking, *context["records_markings"]])
+    return render(request, "case.html", context, status=status, marking=marking)
 
 
 @router.get("/cases/{case_id}")

@@ -185,6 +185,8 @@ def nav(who: Principal | None) -> list[tuple[str, str]]:
     items.append(("/dashboard", "Dashboard"))
     if who.is_admin:
         items.append(("/admin/rules", "Rules"))
+    if who.has("dpo"):
+        items.append(("/dpo/subjects", "Subject access"))
     return items
 
 

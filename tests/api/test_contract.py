@@ -191,7 +191,15 @@ def test_case_detail(api: TestClient, engine: Engine) -> None:
     assert body["assessment"]["band"] == body["band"]
     why = body["decisions"][-1]
     assert why["ruleset_version"] and why["rules_fired"] and why["route_rule"]
-    assert set(body["legal_triggers"]) <= {"reject", "rescore", "await_information", "information_received"}
+    # `note` and `attach` (issue 14) are legal in every state.
+    assert set(body["legal_triggers"]) <= {
+        "reject",
+        "rescore",
+        "await_information",
+        "information_received",
+        "note",
+        "attach",
+    }
     assert "reject" in body["legal_triggers"] and "prioritise" not in body["legal_triggers"]
 
 
@@ -349,7 +357,11 @@ def test_transition_contract(api: TestClient, engine: Engine) -> None:
     )
     assert r.status_code == 200 and r.json()["state"] == "reviewed"
     r = api.post(f"{url}/close", headers={**owner, "If-Match": '"5"'}, json={"outcome": "disrupted"})
-    assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["legal_triggers"] == []
+    assert (
+        r.status_code == 200
+        and r.json()["state"] == "closed"
+        and r.json()["legal_triggers"] == ["note", "attach"]
+    )
     with Session(engine) as s:
         assert audit.verify(s).ok
 

@@ -40,6 +40,10 @@ LEGAL = [
     ("reviewed", "rescore", "reviewed"),
 ]
 STATES = ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed", "rejected", "withdrawn")
+# Case log notes and attachments (issue 14) are recorded in every state, closed cases included. An
+# attachment needs a stored file first, so its firings are tested in tests/workflow/test_notes.py.
+LEGAL += [(s, "note", s) for s in STATES]
+DEFINED = [*LEGAL, *((s, "attach", s) for s in STATES)]
 PEOPLES_TRIGGERS = (
     "assess",
     "prioritise",
@@ -54,19 +58,21 @@ PEOPLES_TRIGGERS = (
     "await_information",
     "defer",
     "information_received",
+    "note",
+    "attach",
 )
-ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in LEGAL}]
+ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in DEFINED}]
 
 
 def test_the_definitions_hold_exactly_the_expected_lifecycle() -> None:
     defined = {(src.value, t, (dest or src).value) for t, sources, dest in TRANSITIONS for src in sources}
-    assert defined == set(LEGAL)
+    assert defined == set(DEFINED)
     assert set(TRIGGERS) == set(PEOPLES_TRIGGERS)
     assert {s.value for s in State} == set(STATES)
     for state in STATES:
-        assert set(legal_triggers(state)) == {t for s, t, _ in LEGAL if s == state}
+        assert set(legal_triggers(state)) == {t for s, t, _ in DEFINED if s == state}
         for trigger in PEOPLES_TRIGGERS:
-            expected = next((d for s, t, d in LEGAL if (s, t) == (state, trigger)), None)
+            expected = next((d for s, t, d in DEFINED if (s, t) == (state, trigger)), None)
             assert next_state(state, trigger) == expected
 
 

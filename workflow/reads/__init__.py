@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, or_, select
 from sqlmodel import Session, col
 
-from workflow import access, refusals
+from workflow import access, notes, refusals
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.errors import BadCursor, FieldProblem, Forbidden, InvalidInput, NotFound
@@ -89,8 +89,10 @@ def read_events(
         .scalars()
         .all()
     )
+    # Notes and attachments above the reader's clearance show that they exist, not what they hold.
+    shown = notes.masked_events(events, who)
     _log(session, who, case_id, "events", now)
-    return events
+    return shown
 
 
 def read_assessments(
