@@ -12,14 +12,16 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from workflow.access import Principal, visible
+from workflow.access import Principal
 from workflow.reports.fold import UNSCORED
-from workflow.reports.scan import sees_all
-from workflow.tables import CASE, EVENT, HUB, UNIT
+from workflow.reports.scan import BATCH, batches
+from workflow.tables import HUB, UNIT
 
 # The steps whose effort is staffed, and the pool of people who do each.
 STAGES = {
@@ -32,6 +34,13 @@ STAGES = {
 _READ = ("case_id", "trigger", "created_at", "unit", "themes", "hub", "band", "minutes")
 # A log that stopped this long before now (a demo, an archive) is forecast from where it stops.
 STALE = timedelta(weeks=4)
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def monday(at: datetime | date) -> date:
@@ -56,29 +65,28 @@ class Demand:
 def read(session: Session, *, who: Principal, now: datetime) -> Demand:
     """Weekly requests in the complete weeks from the log's first request up to `now` (or up to the
     log's last event, where the log stopped more than STALE before now), and every recorded effort."""
-    statement = select(*(EVENT.c[c] for c in _READ)).where(
-        EVENT.c.trigger.in_(("submit", *STAGES)), EVENT.c.created_at < now
-    )
-    if not sees_all(who):
-        statement = statement.where(EVENT.c.case_id.in_(select(CASE.c.id).where(visible(who))))
-    statement = statement.order_by(EVENT.c.case_id, EVENT.c.seq)
     bcus = {code: kind for code, kind in session.execute(select(UNIT.c.code, UNIT.c.kind)).all()}
     hubs = {code: name for code, name in session.execute(select(HUB.c.code, HUB.c.name)).all()}
     submitted: list[tuple[date, str | None, str | None, str | None]] = []
     steps: Counter[tuple[str, str]] = Counter()
     minutes: dict[tuple[str, str], list[int]] = defaultdict(list)
     first_bands: Counter[str] = Counter()
-    last_at: datetime | None = None
     case = band = None
+    last_seen: Any = None
+    rows = batches(
+        session, who, end=now, batch=BATCH, cancel=None, columns=_READ, triggers=("submit", *STAGES)
+    )
     try:
-        for case_id, trigger, at, unit, themes, hub, row_band, spent in session.execute(statement):
+        for case_id, trigger, at, unit, themes, hub, row_band, spent in chain.from_iterable(rows):
+            # The driver's own values (scan.py): times are ISO text on SQLite (which orders like the
+            # times, and whose first ten characters are the UTC day), datetimes on PostgreSQL.
             if case_id != case:
                 case, band = case_id, None
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=UTC)
-            last_at = at if last_at is None or at > last_at else last_at
+            if last_seen is None or at > last_seen:
+                last_seen = at
             if trigger == "submit":
-                submitted.append((monday(at), unit, themes, hub))
+                day = date.fromisoformat(at[:10]) if isinstance(at, str) else at.astimezone(UTC).date()
+                submitted.append((monday(day), unit, themes, hub))
                 continue
             if row_band is not None:
                 if band is None:
@@ -90,6 +98,7 @@ def read(session: Session, *, who: Principal, now: datetime) -> Demand:
                 minutes[key].append(int(spent))
     finally:
         session.rollback()  # end the read transaction
+    last_at = _moment(last_seen)
     as_at = now
     if last_at is not None and now - last_at > STALE:
         as_at = last_at + timedelta(days=1)
