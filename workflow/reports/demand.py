@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
 from typing import Any
 
@@ -100,9 +100,11 @@ def read(session: Session, *, who: Principal, now: datetime) -> Demand:
         session.rollback()  # end the read transaction
     last_at = _moment(last_seen)
     as_at = now
+    end = monday(as_at)  # the week in progress is not complete: it is left out
     if last_at is not None and now - last_at > STALE:
-        as_at = last_at + timedelta(days=1)
-    end = monday(as_at)  # the week as_at falls in is not complete: it is left out
+        # A log that stopped (a demo, an archive) is taken to have stopped at the end of its last week.
+        end = monday(last_at) + timedelta(weeks=1)
+        as_at = datetime.combine(end, time.min, UTC)
     if not submitted:
         return Demand([], [], {}, {}, steps, minutes, 0, 0.0, as_at, last_at)
     start = min(w for w, *_ in submitted)

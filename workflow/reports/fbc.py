@@ -243,7 +243,10 @@ def outlook(
 
 
 NOTES = [
-    "Weeks start on Monday (UTC); the week in progress is left out of the history.",
+    "Weeks start on Monday (UTC); the week in progress is left out of the history. A log whose last event "
+    "is more than 4 weeks old is forecast from the end of its last week.",
+    "Effort counts only the steps the log records (assess, re-score, prioritise, task, review): an owner's "
+    "work on a case between reviews is not in it, so the owners' figure is a floor.",
     "Each series' model is chosen by a rolling-origin backtest on its own last weeks (see backtest).",
     "Staffing is Erlang C (M/M/c): arrivals at random over the working week, one queue per pool, first come "
     "first served; the assessment target is applied to every assessment (P1s can be taken first, so for "
