@@ -67,12 +67,15 @@ def read(session: Session, *, who: Principal, now: datetime) -> Demand:
     log's last event, where the log stopped more than STALE before now), and every recorded effort."""
     bcus = {code: kind for code, kind in session.execute(select(UNIT.c.code, UNIT.c.kind)).all()}
     hubs = {code: name for code, name in session.execute(select(HUB.c.code, HUB.c.name)).all()}
-    submitted: list[tuple[date, str | None, str | None, str | None]] = []
+    # (week, unit, themes, hub) -> requests: far fewer keys than requests, so the breakdowns below
+    # parse each themes list once per key, not once per request.
+    submitted: Counter[tuple[date, str | None, str | None, str | None]] = Counter()
     steps: Counter[tuple[str, str]] = Counter()
     minutes: dict[tuple[str, str], list[int]] = defaultdict(list)
     first_bands: Counter[str] = Counter()
     case = band = None
     last_seen: Any = None
+    mondays: dict[Any, date] = {}
     rows = batches(
         session, who, end=now, batch=BATCH, cancel=None, columns=_READ, triggers=("submit", *STAGES)
     )
@@ -85,8 +88,11 @@ def read(session: Session, *, who: Principal, now: datetime) -> Demand:
             if last_seen is None or at > last_seen:
                 last_seen = at
             if trigger == "submit":
-                day = date.fromisoformat(at[:10]) if isinstance(at, str) else at.astimezone(UTC).date()
-                submitted.append((monday(day), unit, themes, hub))
+                day = at[:10] if isinstance(at, str) else at.astimezone(UTC).date()
+                week = mondays.get(day)
+                if week is None:  # a day's Monday, worked out once a day rather than once a request
+                    week = mondays[day] = monday(date.fromisoformat(day) if isinstance(day, str) else day)
+                submitted[week, unit, themes, hub] += 1
                 continue
             if row_band is not None:
                 if band is None:
@@ -113,19 +119,22 @@ def read(session: Session, *, who: Principal, now: datetime) -> Demand:
     overall = [0] * len(weeks)
     by: dict[str, dict[str, list[int]]] = {"theme": {}, "bcu": {}, "hub": {}}
 
-    def bump(kind: str, key: str, i: int) -> None:
-        by[kind].setdefault(key, [0] * len(weeks))[i] += 1
+    def bump(kind: str, key: str, i: int, n: int) -> None:
+        counts = by[kind].get(key)
+        if counts is None:
+            counts = by[kind][key] = [0] * len(weeks)
+        counts[i] += n
 
-    for week, unit, themes, hub in submitted:
+    for (week, unit, themes, hub), n in submitted.items():
         i = index.get(week)
         if i is None:
             continue
-        overall[i] += 1
+        overall[i] += n
         for theme in json.loads(themes) if themes else []:
-            bump("theme", theme, i)
+            bump("theme", theme, i, n)
         if unit is not None:
-            bump("bcu", unit if bcus.get(unit) == "bcu" else "specialist units", i)
-        bump("hub", hub or "unrouted", i)
+            bump("bcu", unit if bcus.get(unit) == "bcu" else "specialist units", i, n)
+        bump("hub", hub or "unrouted", i, n)
     names = {
         "theme": {k: k.replace("_", " ") for k in by["theme"]},
         "bcu": {k: k for k in by["bcu"]},
@@ -139,7 +148,7 @@ def read(session: Session, *, who: Principal, now: datetime) -> Demand:
         names=names,
         steps=steps,
         minutes=minutes,
-        requests=len(submitted),
+        requests=sum(submitted.values()),
         p1_share=first_bands.get("P1", 0) / scored if scored else 0.0,
         as_at=as_at,
         log_ends=last_at,
