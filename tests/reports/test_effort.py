@@ -7,9 +7,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from tests.api.clients import add_cast, make_case
 from tests.factories import DEFAULT_DATA, submit, unchecked
+from tests.web.pages import visitor
+from tests.web.test_cases import MORILE_FORM
 from workflow import service
 from workflow.db import utcnow
 from workflow.errors import InvalidInput
@@ -56,3 +60,37 @@ def test_minutes_belong_to_the_staffed_steps_only(session: Session) -> None:
     with pytest.raises(InvalidInput) as refused:
         _fire(session, case, "withdraw", minutes=5)
     assert [p.field for p in refused.value.problems] == ["minutes"]
+
+
+def test_the_review_form_takes_minutes_and_names_a_bad_value(engine: Engine) -> None:
+    add_cast(engine)
+    made = make_case(engine, "tasked", owner="owner.east2")
+    v = visitor(engine, "owner.east2")
+    page = v.get(f"/cases/{made.id}")
+    assert 'name="minutes" type="number"' in page.text
+    form = {"version": str(made.version), "progress": "Premises searched.", "minutes": "0"}
+    refused = v.post(f"/cases/{made.id}/actions/review", form)
+    assert refused.status_code == 422 and "minutes" in refused.text.lower()
+    done = v.post(f"/cases/{made.id}/actions/review", {**form, "minutes": "35"})
+    assert done.status_code == 303
+    with Session(engine) as s:
+        spent = s.execute(
+            select(EVENT.c.minutes).where(EVENT.c.case_id == made.id, EVENT.c.trigger == "review")
+        ).scalar_one()
+    assert spent == 35
+
+
+def test_the_assessment_form_takes_minutes(engine: Engine) -> None:
+    add_cast(engine)
+    made = make_case(engine, "submitted")
+    v = visitor(engine, "analyst.centre")
+    assert 'id="assess-minutes" name="minutes"' in v.get(f"/cases/{made.id}").text
+    saved = v.post(
+        f"/cases/{made.id}/assess", {**MORILE_FORM, "version": "1", "action": "save", "minutes": "50"}
+    )
+    assert saved.status_code == 303, saved.text
+    with Session(engine) as s:
+        spent = s.execute(
+            select(EVENT.c.minutes).where(EVENT.c.case_id == made.id, EVENT.c.trigger == "assess")
+        ).scalar_one()
+    assert spent == 50
