@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.forecast_render import CSV_HEADER
+from api.forecast_render import CSV_HEADER, render_html
 from demo.simulation import run_demo
 from tests.api.clients import app_client, assert_problem, auth
+from tests.browser.server import chromium, why_skip
+from tests.reports.test_report_page import _MEASURE
 from tests.web.pages import visitor
+from workflow.reports import OPERATOR, fbc
+
+SKIP = why_skip()
 
 DEMO = {"seed": 4, "weeks": 10, "requests": 150, "passwords": False}
 
@@ -86,3 +93,22 @@ def test_too_little_history_says_so_on_the_page_and_the_command_line(engine: Eng
     page = visitor(engine, "chair").get("/reports/forecast")
     assert page.status_code == 422
     assert "needs at least 8" in page.text and "<svg" not in page.text
+
+
+@pytest.mark.skipif(SKIP is not None, reason=SKIP or "")
+def test_forecast_chart_labels_do_not_overlap_in_a_browser(engine: Engine) -> None:
+    run_demo(engine, seed=4, weeks=9, requests=90, passwords=False)
+    with Session(engine) as session:
+        out = fbc.outlook(session, who=OPERATOR, inputs=fbc.Inputs(horizon=fbc.MAX_HORIZON))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_content(render_html(out))
+        labels = page.evaluate(_MEASURE)
+    by_chart: dict[int, list[tuple[float, float, str]]] = {}
+    for chart, left, right, text in labels:
+        by_chart.setdefault(chart, []).append((left, right, text))
+    assert len(by_chart) >= 5
+    for chart, boxes in by_chart.items():
+        boxes.sort()
+        for (_, right, a), (left, _, b) in itertools.pairwise(boxes):
+            assert right <= left, f"chart {chart}: {a!r} overlaps {b!r}"
