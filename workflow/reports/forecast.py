@@ -142,8 +142,9 @@ def _ets(y: np.ndarray) -> Any:
 def _ets_forecast(results: Any, horizon: int) -> dict[str, list[float]]:
     n = results.nobs
     out: dict[str, list[float]] = {}
+    prediction = results.get_prediction(start=n, end=n + horizon - 1)  # once: both levels read it
     for level in LEVELS:
-        frame = results.get_prediction(start=n, end=n + horizon - 1).summary_frame(alpha=1 - level)
+        frame = prediction.summary_frame(alpha=1 - level)
         pct = round(level * 100)
         out["mean"] = [round(max(0.0, float(v)), 2) for v in frame["mean"]]
         out[f"lo{pct}"] = [round(max(0.0, float(v)), 2) for v in frame["pi_lower"]]
