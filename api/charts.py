@@ -243,3 +243,75 @@ def heatmap(matrix: Matrix, counts: Mapping[tuple[float, int], int], *, bin_widt
         sum(counts.values()),
         [(b.band, b.label) for b in matrix.bands],
     )
+
+
+@dataclass(frozen=True)
+class FanChart:
+    """Weekly history as a line, then the forecast's mean with its 80% and 95% intervals as bands."""
+
+    title: str
+    width: int
+    height: int
+    left: int
+    top: int
+    bottom: int
+    inner_h: float
+    peak: int
+    history: str  # polyline points
+    mean: str
+    band80: str  # polygon points
+    band95: str
+    split_x: float  # where the forecast starts
+    ticks: list[Tick]
+
+
+def fan_chart(
+    title: str,
+    weeks: Sequence[str],
+    history: Sequence[float],
+    future: Sequence[str],
+    bands: Mapping[str, Sequence[float]],
+    *,
+    width: int = 640,
+    height: int = 240,
+) -> FanChart:
+    """`bands` holds `mean`, `lo80`, `hi80`, `lo95` and `hi95`, one value per week of `future`."""
+    keys = [*weeks, *future]
+    peak = math.ceil(max([*history, *bands["hi95"], 1]))
+    left, top, bottom = 40, 24, 31
+    inner_w = width - left - 10
+    inner_h = height - bottom - top
+    slot = inner_w / max(len(keys) - 1, 1)
+    xs = [left + i * slot for i in range(len(keys))]
+
+    def y(value: float) -> float:
+        return top + inner_h - inner_h * value / peak
+
+    def line(points: Sequence[tuple[float, float]]) -> str:
+        return " ".join(f"{x:.1f},{y(v):.1f}" for x, v in points)
+
+    ahead = xs[len(weeks) :]
+    # The bands start from the last week seen, so the fan opens from the history line.
+    anchor = [(xs[len(weeks) - 1], history[-1])] if weeks else []
+
+    def band(lo: str, hi: str) -> str:
+        upper = anchor + list(zip(ahead, bands[hi], strict=True))
+        lower = anchor + list(zip(ahead, bands[lo], strict=True))
+        return line(upper + lower[::-1])
+
+    return FanChart(
+        title,
+        width,
+        height,
+        left,
+        top,
+        bottom,
+        inner_h,
+        peak,
+        history=line(list(zip(xs, history, strict=False))),
+        mean=line(anchor + list(zip(ahead, bands["mean"], strict=True))),
+        band80=band("lo80", "hi80"),
+        band95=band("lo95", "hi95"),
+        split_x=xs[len(weeks) - 1] if weeks else left,
+        ticks=_ticks(keys, xs, slot),
+    )

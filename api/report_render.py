@@ -145,6 +145,8 @@ def render_csv(figures: Mapping[str, Any]) -> str:
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 _env.filters["label"] = lambda s: str(s).replace("_", " ")
+# The same environment (filters, autoescape) renders the forecast page (api/forecast_render.py).
+ENV = _env
 
 
 def render_html(

@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlmodel import Session
 
 from workflow import localtime
@@ -132,7 +132,7 @@ def _chain_break(ref: str, cid: int, events: Sequence[Any], key: ChainKey) -> Ch
                 ev.id,
                 f"{ev.trigger} from {ev.from_state} to {ev.to_state} is not in the lifecycle",
             )
-        wrong = [k for k, v in facts_of(ev.trigger, ev.payload).items() if getattr(ev, k) != v]
+        wrong = [k for k, v in facts_of(ev.trigger, ev.payload).items() if getattr(ev, k, None) != v]
         if wrong:
             return ChainBreak(
                 ref, cid, ev.seq, ev.id, f"facts disagree with its payload: {', '.join(wrong)} (row altered)"
@@ -247,6 +247,13 @@ def check_case(
     return found
 
 
+def _event_columns(session: Session) -> list[Any]:
+    """The event columns this database has: one not yet upgraded lacks the newest fact columns (their
+    facts read as None, which is what events written before them hold)."""
+    present = {c["name"] for c in inspect(session.connection()).get_columns("case_event")}
+    return [c for c in EVENT.c if c.name in present]
+
+
 _CASE_COLUMNS = (
     CASE.c.id,
     CASE.c.reference,
@@ -286,7 +293,9 @@ def verify(
     cases = session.execute(select(*_CASE_COLUMNS).order_by(CASE.c.id)).mappings()
     case_rows = {r["id"]: dict(r) for r in cases}
     stream = session.execute(
-        select(EVENT).order_by(EVENT.c.case_id, EVENT.c.seq).execution_options(yield_per=batch)
+        select(*_event_columns(session))
+        .order_by(EVENT.c.case_id, EVENT.c.seq)
+        .execution_options(yield_per=batch)
     )
     current_id: int | None = None
     bucket: list[Any] = []
@@ -402,7 +411,11 @@ def case_chain_status(
     )
     checkpoint, checkpoint_problem = _load_checkpoint(path, key)
     case = session.execute(select(*_CASE_COLUMNS).where(CASE.c.id == case_id)).mappings().first()
-    events = list(session.execute(select(EVENT).where(EVENT.c.case_id == case_id).order_by(EVENT.c.seq)))
+    events = list(
+        session.execute(
+            select(*_event_columns(session)).where(EVENT.c.case_id == case_id).order_by(EVENT.c.seq)
+        )
+    )
     if case is None:
         gone = ChainBreak(f"case {case_id}", case_id, 1, None, "events of a case that is gone")
         found = [gone] if events else []

@@ -266,3 +266,20 @@ def problems_of(exc: DomainError) -> list[FieldProblem]:
     if isinstance(exc, InvalidInput | GuardFailed):
         return list(exc.problems)
     return []
+
+
+class TooLittleHistory(DomainError):
+    """A forecast asked of a log too short to say anything about next year (#16: under 8 weeks)."""
+
+    kind = "too-little-history"
+    status = 422
+    title = "Too little history to forecast"
+    page_title = "Not enough history yet"
+
+    def __init__(self, weeks: int, needed: int) -> None:
+        super().__init__(
+            f"the log holds {weeks} complete week{'s' if weeks != 1 else ''} of requests; a forecast needs "
+            f"at least {needed} (a line fitted through fewer weeks would be noise, so none is given)"
+        )
+        self.weeks = weeks
+        self.needed = needed

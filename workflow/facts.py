@@ -95,6 +95,7 @@ READERS: dict[str, Callable[[Any], Any]] = {
     "escalation_level": _int,
     "escalation_id": _int,
     "step_notify": _texts,
+    "minutes": _int,  # effort recorded on the step (the forecast's staffing model)
 }
 
 

@@ -17,6 +17,7 @@ from workflow.errors import FieldProblem, InvalidInput
 from workflow.states import OUTCOMES, STRANDS_4P
 
 MARKINGS = ("OFFICIAL", "OFFICIAL-SENSITIVE")
+MAX_MINUTES = 24 * 60
 # Control characters (NUL above all) are refused: PostgreSQL rejects NUL in text, and none of them
 # belongs in a case record. Tabs and line breaks stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -118,6 +119,9 @@ class TransitionInput(BaseModel):
     note: NoteText | None = None
     note_marking: Marking | None = None
     attachment: AttachmentRef | None = None
+    # Minutes a person spent on this step (assess, rescore, review, prioritise, task): the FBC staffing
+    # model's measured effort. Optional and never guessed; a day at most, so a typo cannot skew it.
+    minutes: Annotated[int, Field(gt=0, le=MAX_MINUTES)] | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

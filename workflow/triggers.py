@@ -120,6 +120,9 @@ def _awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
 
 
 _ASSESSMENT_FIELDS = frozenset({"assessment", "rationale", "reason"})
+# Minutes spent on a step, optional (#16: the FBC staffing model reads them as measured effort).
+_EFFORT = frozenset({"minutes"})
+_EFFORT_FACTS: Mapping[str, tuple[str, ...]] = {"minutes": ("minutes",)}
 _OWNER = Grant("case_owner", "owner")
 _SUPERVISOR = Grant("supervisor")
 # Who is involved in a case they can see: its requesting unit and every member of staff (hub or centre).
@@ -154,11 +157,11 @@ SPECS: tuple[TriggerSpec, ...] = (
         dest=State.ASSESSED,
         grants=(Grant("analyst"),),
         page=Page("Assess (score with MoRiLE)", form="assessment", confirm="{reference} assessed."),
-        fields=_ASSESSMENT_FIELDS,
+        fields=_ASSESSMENT_FIELDS | _EFFORT,
         needs=(Need("assessment", "a complete MoRiLE assessment is required to assess a case"),),
         effect=effects.score,
         notify=("requester",),
-        facts=SCORING_FACTS,
+        facts={**SCORING_FACTS, **_EFFORT_FACTS},
         counted=True,
     ),
     TriggerSpec(
@@ -166,7 +169,9 @@ SPECS: tuple[TriggerSpec, ...] = (
         sources=(State.ASSESSED,),
         dest=State.PRIORITISED,
         grants=(_SUPERVISOR,),
-        page=Page("Prioritise", ("reason",), confirm="{reference} prioritised."),
+        page=Page("Prioritise", ("reason", "minutes"), confirm="{reference} prioritised."),
+        fields=frozenset({"reason"}) | _EFFORT,
+        facts=_EFFORT_FACTS,
         counted=True,
     ),
     TriggerSpec(
@@ -175,15 +180,17 @@ SPECS: tuple[TriggerSpec, ...] = (
         dest=State.TASKED,
         grants=(_SUPERVISOR,),
         page=Page(
-            "Task to a hub and owner", ("hub", "owner", "team", "reason"), confirm="{reference} tasked."
+            "Task to a hub and owner",
+            ("hub", "owner", "team", "reason", "minutes"),
+            confirm="{reference} tasked.",
         ),
-        fields=frozenset({"hub", "team", "owner", "reason"}),
+        fields=frozenset({"hub", "team", "owner", "reason"}) | _EFFORT,
         needs=(Need("owner", "an owner is required to task a case"),),
         guards=(_has_hub,),
         effect=effects.task,
         clock=Clock.NEW_CYCLE,
         notify=("owner", "requester"),
-        facts={"hub": ("hub",), "owner": ("owner",)},
+        facts={"hub": ("hub",), "owner": ("owner",), **_EFFORT_FACTS},
         counted=True,
     ),
     TriggerSpec(
@@ -192,12 +199,14 @@ SPECS: tuple[TriggerSpec, ...] = (
         dest=State.REVIEWED,
         grants=(_OWNER, _SUPERVISOR),
         page=Page(
-            "Record a review", ("strands", "progress", "reason"), confirm="{reference}: review recorded."
+            "Record a review",
+            ("strands", "progress", "reason", "minutes"),
+            confirm="{reference}: review recorded.",
         ),
-        fields=frozenset({"progress", "strands", "reason"}),
+        fields=frozenset({"progress", "strands", "reason"}) | _EFFORT,
         needs=(Need("progress", "a review records the progress made"),),
         effect=effects.review,
-        facts={"strands": ("strands",)},
+        facts={"strands": ("strands",), **_EFFORT_FACTS},
         counted=True,
     ),
     TriggerSpec(
@@ -260,11 +269,11 @@ SPECS: tuple[TriggerSpec, ...] = (
         dest=None,
         grants=(Grant("analyst"), _OWNER),
         page=Page("Re-score", form="assessment", confirm="{reference} re-scored."),
-        fields=_ASSESSMENT_FIELDS,
+        fields=_ASSESSMENT_FIELDS | _EFFORT,
         needs=(Need("assessment", "a complete MoRiLE assessment is required to re-score a case"),),
         effect=effects.score,
         clock=Clock.REPLAN,
-        facts=SCORING_FACTS,
+        facts={**SCORING_FACTS, **_EFFORT_FACTS},
     ),
     # Story 6: the centre asks the requesting unit for missing information (pausing the SLA clock) and
     # the unit, or whoever took the answer by phone, records that it arrived.

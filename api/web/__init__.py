@@ -26,6 +26,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         dashboard,
         escalations,
         evaluation,
+        forecast,
         records,
         requests,
         tasking,
@@ -52,6 +53,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         tasking,
         dashboard,
         evaluation,
+        forecast,
         admin_rules,
     ):
         app.include_router(module.router)

@@ -116,7 +116,7 @@ def assessment_form_values(form: FormData) -> dict[str, str]:
     return {
         k: v.strip()
         for k, v in form.multi_items()
-        if isinstance(v, str) and (k.startswith("assessment.") or k in ("rationale", "reason"))
+        if isinstance(v, str) and (k.startswith("assessment.") or k in ("rationale", "reason", "minutes"))
     }
 
 

@@ -286,7 +286,7 @@ def assess(
         kept.preview, kept.errors = score_preview(session, values)
         return _case_page(request, session, who, case_id, assess=kept, status=200 if kept.preview else 422)
     data: dict[str, Any] = {"assessment": assessment_inputs(values, matrix_of(session))}
-    for name in ("rationale", "reason"):
+    for name in ("rationale", "reason", "minutes"):
         if values.get(name):
             data[name] = values[name]
     try:

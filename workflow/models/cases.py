@@ -125,6 +125,7 @@ class CaseEvent(SQLModel, table=True):
     escalation_level: int | None = None
     escalation_id: int | None = None
     step_notify: str | None = Field(default=None, max_length=200)
+    minutes: int | None = None
 
 
 class Assessment(SQLModel, table=True):

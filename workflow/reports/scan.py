@@ -8,7 +8,7 @@ every marking gets the bare scan, with no join at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +28,18 @@ def sees_all(who: Principal) -> bool:
     return who.sees_everything and set(who.markings()) == set(MARKINGS)
 
 
-def query(who: Principal, *, end: datetime | None) -> Select[Any]:
-    """The report's read for `who`, as at `end` (exclusive; None for the whole log)."""
-    statement = select(*(EVENT.c[name] for name in READ))
+def query(
+    who: Principal,
+    *,
+    end: datetime | None,
+    columns: Sequence[str] = READ,
+    triggers: Sequence[str] | None = None,
+) -> Select[Any]:
+    """The report's read for `who`, as at `end` (exclusive; None for the whole log): `columns` (all in
+    the covering index) of the events with one of `triggers` (None: every event)."""
+    statement = select(*(EVENT.c[name] for name in columns))
+    if triggers is not None:
+        statement = statement.where(EVENT.c.trigger.in_(triggers))
     if end is not None:
         statement = statement.where(EVENT.c.created_at < bindparam("end", end))
     if not sees_all(who):
@@ -39,7 +48,14 @@ def query(who: Principal, *, end: datetime | None) -> Select[Any]:
 
 
 def batches(
-    session: Session, who: Principal, *, end: datetime | None, batch: int, cancel: Cancel | None
+    session: Session,
+    who: Principal,
+    *,
+    end: datetime | None,
+    batch: int,
+    cancel: Cancel | None,
+    columns: Sequence[str] = READ,
+    triggers: Sequence[str] | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Lists of rows (positions as in READ) in (case, seq) order, straight from the driver's cursor.
 
@@ -50,7 +66,8 @@ def batches(
     """
     conn = session.connection()
     dialect = conn.dialect
-    compiled = query(who, end=end).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    statement = query(who, end=end, columns=columns, triggers=triggers)
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     params: dict[str, Any] = dict(compiled.params)
     if end is not None and dialect.name == "sqlite":
         params["end"] = _naive(end).isoformat(sep=" ", timespec="microseconds")
