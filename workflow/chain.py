@@ -11,6 +11,13 @@ input (`unkeyed_event_hash`); that migration re-sealed every intact chain under 
 names any event still hashed the unkeyed way as forged (see workflow/audit.py for what each measure
 defends against).
 
+The chain covers each payload through its digest (`payload_digest`, SHA-256 of the canonical JSON,
+stored beside the payload), not the payload itself: a redaction under a recorded retention decision
+(workflow/redaction.py) removes personal data from a payload while the event keeps its place, its
+digest and its hash, so the audit can tell "redacted under decision R" from "altered". Before
+migration 0011 the payload itself was in the hashed body (`inline_event_hash`); that migration
+re-sealed every intact chain the digest way and re-signed the checkpoint's heads.
+
 Where the key comes from (`key_from_settings`):
 - `SCTAC_CHAIN_KEY`: the key itself (at least 32 characters), e.g. from the deployment's secret store;
 - else `SCTAC_CHAIN_KEY_FILE`: a file holding it, which must exist and be readable by its owner only;
@@ -89,6 +96,16 @@ def canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _canonical(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def payload_digest(payload: Mapping[str, Any]) -> str:
+    """SHA-256 of the payload's canonical JSON: what the chain hashes in the payload's place."""
+    return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
 def _body(
     case_id: int,
     seq: int,
@@ -97,16 +114,13 @@ def _body(
     to_state: str,
     actor: str,
     reason: str | None,
-    payload: Mapping[str, Any],
+    payload: Any,
     created_at: datetime,
 ) -> bytes:
-    return json.dumps(
-        [case_id, seq, trigger, from_state, to_state, actor, reason, payload, canonical_time(created_at)],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    ).encode("utf-8")
+    # `payload` is the payload's digest (the current scheme) or, for the older schemes, the payload.
+    return _canonical(
+        [case_id, seq, trigger, from_state, to_state, actor, reason, payload, canonical_time(created_at)]
+    )
 
 
 def event_hash(
@@ -122,8 +136,34 @@ def event_hash(
     created_at: datetime,
     prev_hash: str,
     key: ChainKey | None = None,
+    digest: str | None = None,
 ) -> str:
-    """The event's keyed hash; without `key`, under the key this process is configured with."""
+    """The event's keyed hash over its payload's digest (`digest`, else computed from `payload`);
+    without `key`, under the key this process is configured with."""
+    covered = digest if digest is not None else payload_digest(payload)
+    body = _body(case_id, seq, trigger, from_state, to_state, actor, reason, covered, created_at)
+    return (key or chain_key()).event_mac(prev_hash, body)
+
+
+def inline_event_hash(
+    *,
+    case_id: int,
+    seq: int,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    reason: str | None,
+    payload: Mapping[str, Any],
+    created_at: datetime,
+    prev_hash: str,
+    key: ChainKey | None = None,
+) -> str:
+    """The keyed hash before migration 0011, over the payload itself (no redaction could keep it).
+
+    Kept for that migration's check and its downgrade, and so the audit can name an event still
+    sealed this way.
+    """
     body = _body(case_id, seq, trigger, from_state, to_state, actor, reason, payload, created_at)
     return (key or chain_key()).event_mac(prev_hash, body)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin")
+# records_officer: reviews ended cases for retention and decides whether to keep or dispose of them.
+ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin", "records_officer")
 STAFF_ROLES = frozenset({"analyst", "case_owner", "supervisor"})
 # The role of system principals only: no account can hold it (accounts take ROLES).
 SYSTEM_ROLE = "system"

@@ -25,7 +25,7 @@ from transitions import MachineError
 from workflow import access, clocks, effects, refusals, triggers
 from workflow import rulebook as rb
 from workflow.calendar import Calendar, calendar_for
-from workflow.chain import GENESIS, event_hash
+from workflow.chain import GENESIS, event_hash, payload_digest
 from workflow.change import AfterEvent as AfterEvent
 from workflow.change import CaseRecord, Written
 from workflow.change import Change as Change
@@ -126,7 +126,13 @@ def _event_row(
         created_at=at,
         prev_hash=prev_hash,
     )
-    return {**fields, "hash": event_hash(**fields), **facts_of(trigger, payload)}
+    digest = payload_digest(payload)
+    return {
+        **fields,
+        "payload_digest": digest,
+        "hash": event_hash(**fields, digest=digest),
+        **facts_of(trigger, payload),
+    }
 
 
 def load_case(session: Session, case_id: int) -> CaseRecord:
@@ -376,6 +382,9 @@ _NEW_CASE_DEFAULTS: dict[str, Any] = {
     "review_cycle_started_at": None,
     "review_due_at": None,
     "review_overdue": False,
+    "retention_group": None,
+    "retention_review_at": None,
+    "disposed_at": None,
 }
 
 

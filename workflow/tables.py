@@ -21,7 +21,9 @@ from workflow.models import (
     EventOutbox,
     Hub,
     IdempotencyRecord,
+    ImportedRow,
     Refusal,
+    RetentionDecision,
     RulesetVersion,
     Timer,
     Unit,
@@ -49,3 +51,5 @@ VERSION = table_of(RulesetVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)
+IMPORTED = table_of(ImportedRow)
+RETENTION = table_of(RetentionDecision)

@@ -7,6 +7,7 @@ Importing this package registers every table on SQLModel.metadata (Alembic relie
 
 from workflow.models.access import AccountLock, ApiToken, CaseRead, IdempotencyRecord, SignInAttempt
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
+from workflow.models.records import ImportedRow, RetentionDecision
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
 from workflow.models.rulesets import RulesetVersion
@@ -24,7 +25,9 @@ __all__ = [
     "EventOutbox",
     "Hub",
     "IdempotencyRecord",
+    "ImportedRow",
     "Refusal",
+    "RetentionDecision",
     "RulesetVersion",
     "SignInAttempt",
     "Timer",
