@@ -220,6 +220,10 @@ def rules_check(
         m = result.matrix
         typer.echo(f"ok: {path} is matrix {m.id} {m.version}" + (" (placeholder)" if m.placeholder else ""))
         return
+    if result.ruleset is None and result.retention is not None:
+        r = result.retention
+        typer.echo(f"ok: {path} is retention schedule {r.version} ({len(r.groups)} groups and a default)")
+        return
     assert result.ruleset is not None
     count = len(result.ruleset.rules)
     typer.echo(

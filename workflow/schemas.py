@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -97,6 +98,8 @@ class TransitionInput(BaseModel):
     progress: Progress | None = None
     assessment: dict[str, Any] | None = None
     rationale: Note | None = None
+    # A retention decision to retain: when the case is next reviewed.
+    next_review: date | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -532,7 +532,8 @@ def _fire(
             spec.effect(acting)
         if change.to_state != state:
             effects.leaving_a_stage(acting)
-        change.payload.update({k: v for k, v in given.items() if k not in ("reason", "assessment")})
+        recorded = inp.model_dump(mode="json", exclude_defaults=True)  # dates as text: payloads are JSON
+        change.payload.update({k: v for k, v in recorded.items() if k not in ("reason", "assessment")})
         written = write_change(session, row=values, change=change, actor=by.username, at=at)
         session.commit()
         return written
