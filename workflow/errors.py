@@ -243,6 +243,21 @@ class RulesInvalid(DomainError):
         super().__init__(f"{len(self.lines)} error(s) in the rule files:\n" + "\n".join(self.lines))
 
 
+class ImportRejected(DomainError):
+    """A bulk import file (or its column mapping) with problems; `lines` are
+    `file:sheet:row:column: message` (or `file:line:col: field: message` for the mapping). Nothing was
+    written."""
+
+    kind = "import-invalid"
+    status = 422
+    title = "Import file has errors"
+    page_title = "The file has errors; nothing was imported"
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+        super().__init__(f"{len(self.lines)} problem(s); nothing imported:\n" + "\n".join(self.lines))
+
+
 def problems_of(exc: DomainError) -> list[FieldProblem]:
     """The field problems an error carries (for showing each beside its field)."""
     if isinstance(exc, InvalidInput | GuardFailed):

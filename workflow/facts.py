@@ -51,6 +51,19 @@ _SYSTEM_FACTS: dict[str, Mapping[str, tuple[str, ...]]] = {
         for t in ("escalation_acknowledged", "escalation_snoozed", "escalation_resolved")
     },
     "escalation_step": {"escalation_id": ("escalation_id",), "step_notify": ("notify",)},
+    # A legacy row brought in by `sctac import` (workflow/importing.py): each of its events carries
+    # the part of the row its stage recorded.
+    "imported": {
+        "unit": ("request", "requesting_unit"),
+        "themes": ("request", "themes"),
+        "capabilities": ("request", "capabilities"),
+        "hub": ("hub",),
+        "band": ("score", "band"),
+        "harm_total": ("score", "harm_total"),
+        "likelihood_total": ("score", "likelihood_total"),
+        "owner": ("owner",),
+        "outcome": ("outcome",),
+    },
 }
 
 
