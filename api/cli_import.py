@@ -75,11 +75,13 @@ def _print_lines(lines: list[str]) -> None:
 
 def _bar() -> Progress:
     # On stderr, so the summary on stdout stays machine-readable; drawn only on a terminal.
+    console = Console(stderr=True)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         transient=True,
-        console=Console(stderr=True),
+        console=console,
+        disable=not console.is_terminal,
     )

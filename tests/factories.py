@@ -76,6 +76,8 @@ DEFAULT_DATA: dict[str, dict[str, Any]] = {
     "await_information": {"reason": "Source grading of the line-holder intelligence is missing."},
     "defer": {"reason": "EAST is over capacity; back to next week's meeting."},
     "information_received": {},
+    "retain": {"reason": "Linked to a live OCG investigation.", "next_review": "2099-01-01"},
+    "dispose": {"reason": "Past its review with no continuing need."},
 }
 # Triggers that only make sense after another (e.g. information arrives after the centre asked for it).
 PREPARE: dict[str, list[str]] = {"information_received": ["await_information"]}

@@ -38,6 +38,12 @@ LEGAL = [
     ("reviewed", "reassess", "assessed"),
     ("reviewed", "close", "closed"),
     ("reviewed", "rescore", "reviewed"),
+    # Retention review of ended cases (issue 14): internal, by the records officer.
+    *(
+        (ended, decision, ended)
+        for ended in ("closed", "rejected", "withdrawn")
+        for decision in ("retain", "dispose")
+    ),
 ]
 STATES = ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed", "rejected", "withdrawn")
 PEOPLES_TRIGGERS = (
@@ -54,6 +60,8 @@ PEOPLES_TRIGGERS = (
     "await_information",
     "defer",
     "information_received",
+    "retain",
+    "dispose",
 )
 ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in LEGAL}]
 
