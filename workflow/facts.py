@@ -161,8 +161,11 @@ def _at(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 def facts_of(trigger: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Every fact column of an event with this trigger and payload (None where it does not apply)."""
+    from workflow.lifecycle import derived
+
     facts: dict[str, Any] = {}
-    for column, (read, paths) in FACTS.items():
+    # The derived table itself, read once: going through the live Mapping re-derives it per column.
+    for column, (read, paths) in derived(_facts).items():
         path = paths.get(trigger)
         facts[column] = read(_at(payload, path)) if path is not None else None
     return facts

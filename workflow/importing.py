@@ -27,6 +27,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -287,7 +288,12 @@ def _date(value: Any) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
         return datetime.combine(value, time(12, 0), tzinfo=UTC)
-    text = str(value).strip()
+    return _date_text(str(value).strip())
+
+
+@lru_cache(maxsize=4096)
+def _date_text(text: str) -> datetime | None:
+    # Cached: a sheet's dates repeat (a few hundred days over tens of thousands of cells).
     for fmt in _DATE_FORMATS:
         try:
             parsed = datetime.strptime(text, fmt)
