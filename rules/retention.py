@@ -10,7 +10,8 @@ move when the retention schedule does), and `load_retention` validates it with e
   months or days, and an optional `description`;
 - `retention_default`: the group of an ended case no group matches (`name`, `review_after`);
 - `retention_redact`: what a disposal removes: `payload` (dotted paths into every event's payload, e.g.
-  `request.summary`; generic, so any trigger's fields can be listed) and `case` (case columns blanked).
+  `request.summary`; generic, so any trigger's fields can be listed), `case` (case columns blanked) and
+  `reason` (true: every event's free-text reason too).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Retention:
     default: Group
     redact_paths: tuple[tuple[str, ...], ...]
     redact_columns: tuple[str, ...]
+    redact_reasons: bool
     version: str
     source: str
 
@@ -124,12 +126,12 @@ class _Loader:
         self.r.fields(top, "", required=SECTIONS)
         groups = self.groups(top)
         default = self.default(top)
-        paths, columns = self.redact(top)
+        paths, columns, reasons = self.redact(top)
         if self.errors or default is None:
             raise RuleFileErrors(sorted(self.errors))
         text = json.dumps(plain(top), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         version = "rt-" + hashlib.sha256(text.encode()).hexdigest()[:12]
-        return Retention(tuple(groups), default, paths, columns, version, str(self.path))
+        return Retention(tuple(groups), default, paths, columns, reasons, version, str(self.path))
 
     def period(self, node: Any, pos: Pos, field: str) -> Period | None:
         m = self.r.mapping(node, pos, field)
@@ -225,16 +227,21 @@ class _Loader:
         m = self.r.mapping(top["retention_default"], pos, "retention_default")
         return self.group(m, pos, "retention_default", conditions=False) if m is not None else None
 
-    def redact(self, top: Any) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    def redact(self, top: Any) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...], bool]:
         if "retention_redact" not in top:
-            return (), ()
+            return (), (), False
         pos = self.r.value_pos(top, "retention_redact", (1, 1))
         m = self.r.mapping(top["retention_redact"], pos, "retention_redact")
-        if m is None or not self.r.fields(m, "retention_redact", required=("payload",), optional=("case",)):
-            return (), ()
+        allowed = ("case", "reason")
+        if m is None or not self.r.fields(m, "retention_redact", required=("payload",), optional=allowed):
+            return (), (), False
         paths = tuple(tuple(p.split(".")) for p in self.names(m, "payload", pos, None))
         columns = tuple(self.names(m, "case", pos, REDACTABLE_COLUMNS)) if "case" in m else ()
-        return paths, columns
+        reasons = False
+        if "reason" in m:
+            where = self.r.value_pos(m, "reason", pos)
+            reasons = bool(self.r.boolean(m["reason"], where, "retention_redact.reason"))
+        return paths, columns, reasons
 
     def names(self, m: Any, key: str, pos: Pos, allowed: Sequence[str] | None) -> list[str]:
         field, vpos = join("retention_redact", key), self.r.value_pos(m, key, pos)

@@ -158,7 +158,7 @@ def _chain_break(
             return ChainBreak(ref, cid, expected_seq, None, f"event missing (next stored is {ev.seq})")
         # Contents before the link: an altered row is named as altered, not as a broken link.
         fields = _fields(ev)
-        actual = payload_digest(ev.payload)
+        actual = payload_digest(ev.payload, reason=ev.reason)
         sealed = ev.payload_digest or actual
         if event_hash(**fields, key=key, digest=sealed) != ev.hash:
             if unkeyed_event_hash(**fields) == ev.hash:

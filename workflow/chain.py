@@ -11,9 +11,9 @@ input (`unkeyed_event_hash`); that migration re-sealed every intact chain under 
 names any event still hashed the unkeyed way as forged (see workflow/audit.py for what each measure
 defends against).
 
-The chain covers each payload through its digest (`payload_digest`, SHA-256 of the canonical JSON,
-stored beside the payload), not the payload itself: a redaction under a recorded retention decision
-(workflow/redaction.py) removes personal data from a payload while the event keeps its place, its
+The chain covers each event's reason and payload through their digest (`payload_digest`, SHA-256 of
+their canonical JSON, stored beside them), not the text itself: a redaction under a recorded retention
+decision (workflow/redaction.py) removes personal data from them while the event keeps its place, its
 digest and its hash, so the audit can tell "redacted under decision R" from "altered". Before
 migration 0011 the payload itself was in the hashed body (`inline_event_hash`); that migration
 re-sealed every intact chain the digest way and re-signed the checkpoint's heads.
@@ -101,9 +101,10 @@ def _canonical(value: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def payload_digest(payload: Mapping[str, Any]) -> str:
-    """SHA-256 of the payload's canonical JSON: what the chain hashes in the payload's place."""
-    return hashlib.sha256(_canonical(payload)).hexdigest()
+def payload_digest(payload: Mapping[str, Any], *, reason: str | None) -> str:
+    """SHA-256 of the canonical JSON of the event's free content, its reason and its payload: what the
+    chain hashes in their place (both can hold personal data, so both can be redacted)."""
+    return hashlib.sha256(_canonical([reason, payload])).hexdigest()
 
 
 def _body(
@@ -138,10 +139,11 @@ def event_hash(
     key: ChainKey | None = None,
     digest: str | None = None,
 ) -> str:
-    """The event's keyed hash over its payload's digest (`digest`, else computed from `payload`);
-    without `key`, under the key this process is configured with."""
-    covered = digest if digest is not None else payload_digest(payload)
-    body = _body(case_id, seq, trigger, from_state, to_state, actor, reason, covered, created_at)
+    """The event's keyed hash over the digest of its reason and payload (`digest`, else computed from
+    them); without `key`, under the key this process is configured with."""
+    covered = digest if digest is not None else payload_digest(payload, reason=reason)
+    # The reason's place holds None: the digest covers it.
+    body = _body(case_id, seq, trigger, from_state, to_state, actor, None, covered, created_at)
     return (key or chain_key()).event_mac(prev_hash, body)
 
 

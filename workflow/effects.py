@@ -253,7 +253,12 @@ def dispose(a: Acting) -> None:
         group=a.row.retention_group,
     )
     declared, blobs, write = redaction.redact_events(
-        a.session, case_id=a.row.id, decision_id=decision, paths=schedule.redact_paths, before_seq=seq
+        a.session,
+        case_id=a.row.id,
+        decision_id=decision,
+        paths=schedule.redact_paths,
+        before_seq=seq,
+        reasons=schedule.redact_reasons,
     )
     a.change.payload.update(decision=decision, schedule=schedule.version, redacted=declared, blobs=blobs)
     a.change.changes.update({c: redaction.REDACTED for c in schedule.redact_columns if a.row[c]})

@@ -593,7 +593,7 @@ def _write_batch(
         source = {"file": file, "sheet": sheet, "row": row.number, "key": row.key}
         for seq, (frm, to, when, stage) in enumerate(history, start=1):
             payload = {"source": source, **stage}
-            digest = payload_digest(payload)
+            digest = payload_digest(payload, reason=None)
             fields: dict[str, Any] = dict(
                 case_id=case_id,
                 seq=seq,

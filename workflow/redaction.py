@@ -27,11 +27,17 @@ from workflow.errors import FieldProblem, InvalidInput
 from workflow.tables import EVENT, RETENTION
 
 REDACTED = "[redacted]"
+# The retention decisions' own reasons are the record of why data was kept or erased: never redacted.
+KEPT_REASONS = ("retain", "dispose")
 _PENDING = "sctac_blobs_to_remove"
 BlobRemover = Callable[[str], object]
 _REMOVERS: list[BlobRemover] = []
 
-_UPDATE_PAYLOAD = update(EVENT).where(EVENT.c.id == bindparam("p_id")).values(payload=bindparam("p_payload"))
+_UPDATE_PAYLOAD = (
+    update(EVENT)
+    .where(EVENT.c.id == bindparam("p_id"))
+    .values(payload=bindparam("p_payload"), reason=bindparam("p_reason"))
+)
 
 
 def register_blob_remover(remover: BlobRemover) -> BlobRemover:
@@ -71,16 +77,22 @@ def _remove(payload: dict[str, Any], path: Sequence[str]) -> bool:
     return False
 
 
-def plan(
-    events: Sequence[Any], paths: Sequence[Sequence[str]]
-) -> list[tuple[int, int, dict[str, Any], list[str]]]:
-    """(event row id, seq, redacted payload, fields removed) for each event that holds any of `paths`."""
-    out = []
+Planned = list[tuple[int, int, dict[str, Any], str | None, list[str]]]
+
+
+def plan(events: Sequence[Any], paths: Sequence[Sequence[str]], *, reasons: bool = False) -> Planned:
+    """(event row id, seq, redacted payload, reason, fields removed) for each event holding any of
+    `paths` (or, with `reasons`, a reason: its free text)."""
+    out: Planned = []
     for ev in events:
         payload = copy.deepcopy(dict(ev.payload or {}))
         removed = [".".join(p) for p in paths if _remove(payload, p)]
+        reason = ev.reason
+        if reasons and reason not in (None, "", REDACTED) and ev.trigger not in KEPT_REASONS:
+            reason = REDACTED
+            removed.append("reason")
         if removed:
-            out.append((ev.id, ev.seq, payload, removed))
+            out.append((ev.id, ev.seq, payload, reason, removed))
     return out
 
 
@@ -106,6 +118,7 @@ def redact_events(
     decision_id: int | None,
     paths: Sequence[Sequence[str]],
     before_seq: int,
+    reasons: bool = False,
 ) -> tuple[list[dict[str, Any]], list[str], Callable[[], None]]:
     """Work out the redaction of the case's events before `before_seq` (the disposal's own event).
 
@@ -115,21 +128,22 @@ def redact_events(
     """
     require_decision(session, decision_id, case_id=case_id)
     events = session.execute(
-        select(EVENT.c.id, EVENT.c.seq, EVENT.c.payload)
+        select(EVENT.c.id, EVENT.c.seq, EVENT.c.trigger, EVENT.c.reason, EVENT.c.payload)
         .where(EVENT.c.case_id == case_id, EVENT.c.seq < before_seq)
         .order_by(EVENT.c.seq)
     ).all()
-    planned = plan(events, paths)
+    planned = plan(events, paths, reasons=reasons)
     declared = [
-        {"seq": seq, "digest": payload_digest(payload), "fields": removed}
-        for _, seq, payload, removed in planned
+        {"seq": seq, "digest": payload_digest(payload, reason=reason), "fields": removed}
+        for _, seq, payload, reason, removed in planned
     ]
     blobs = sorted({d for ev in events for d in blobs_in(ev.payload)})
 
     def write() -> None:
         if planned:
             session.connection().execute(
-                _UPDATE_PAYLOAD, [{"p_id": eid, "p_payload": payload} for eid, _, payload, _ in planned]
+                _UPDATE_PAYLOAD,
+                [{"p_id": eid, "p_payload": p, "p_reason": r} for eid, _, p, r, _ in planned],
             )
         if blobs:
             session.info.setdefault(_PENDING, set()).update(blobs)

@@ -126,7 +126,7 @@ def _event_row(
         created_at=at,
         prev_hash=prev_hash,
     )
-    digest = payload_digest(payload)
+    digest = payload_digest(payload, reason=reason)
     return {
         **fields,
         "payload_digest": digest,

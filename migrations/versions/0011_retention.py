@@ -71,7 +71,7 @@ def _reseal(conn: sa.Connection, events: list[Any], head: str, check: Hasher, se
             break
         new = seal(**_fields(ev, new_prev))
         updates.append({'p_id': ev.id, 'p_prev': new_prev, 'p_hash': new,
-                        'p_digest': payload_digest(ev.payload) if digests else None})
+                        'p_digest': payload_digest(ev.payload, reason=ev.reason) if digests else None})
         if (ev.case_id, ev.seq) in wanted:
             moved[(ev.case_id, ev.seq, ev.hash)] = new
         old_prev, new_prev = ev.hash, new

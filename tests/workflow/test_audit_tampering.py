@@ -37,7 +37,7 @@ def rechain(conn: Connection, case_id: int, *, from_seq: int, hasher: Hasher) ->
         conn.execute(
             update(EVENT)
             .where(EVENT.c.id == ev.id)
-            .values(prev_hash=prev, hash=digest, payload_digest=payload_digest(ev.payload))
+            .values(prev_hash=prev, hash=digest, payload_digest=payload_digest(ev.payload, reason=ev.reason))
         )
         prev = digest
     conn.execute(update(CASE).where(CASE.c.id == case_id).values(last_event_hash=prev))

@@ -221,3 +221,18 @@ def test_retention_file_errors_name_file_line_and_column(tmp_path: Path) -> None
     shipped = load_retention(rules.DEFAULT_RULESET_PATH / "retention.yaml")
     assert shipped.group_for({"state": "closed", "band": "P4"}).review_after.years == 3
     assert Period(years=1).after(datetime(2024, 2, 29, tzinfo=UTC)).date() == date(2025, 2, 28)
+
+
+def test_disposal_redacts_free_text_reasons_too(engine: object, session: Session) -> None:
+    rejected = case_in(session, "rejected")
+    done = service.fire(
+        session, case_id=rejected.case_id, trigger="dispose", by=RECORDS, data={"reason": "Past review"}
+    )
+    reasons = session.execute(
+        select(EVENT.c.seq, EVENT.c.reason).where(EVENT.c.case_id == rejected.case_id).order_by(EVENT.c.seq)
+    ).all()
+    # The rejection's reason is redacted; the disposal's own reason is the decision's record.
+    assert [tuple(r) for r in reasons] == [(1, None), (2, "[redacted]"), (3, "Past review")]
+    report = audit.verify(session)
+    assert report.ok, report.breaks
+    assert [(r.reference, r.seq) for r in report.redacted] == [(done.reference, 1), (done.reference, 2)]
