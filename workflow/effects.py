@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from workflow import clocks, ladders, redaction, retention
@@ -264,6 +264,19 @@ def dispose(a: Acting) -> None:
     a.change.changes.update({c: redaction.REDACTED for c in schedule.redact_columns if a.row[c]})
     a.change.changes.update(disposed_at=a.at, retention_review_at=None)
     a.change.after.append(lambda _session, _event_id: write())
+    if ("assessment", "rationale") in schedule.redact_paths:  # the assessments' copy of the rationale
+        a.change.after.append(_redact_rationales(a.row.id))
+
+
+def _redact_rationales(case_id: int) -> AfterEvent:
+    def write(session: Session, _event_id: int) -> None:
+        session.connection().execute(
+            update(ASSESSMENT)
+            .where(ASSESSMENT.c.case_id == case_id, ASSESSMENT.c.rationale.is_not(None))
+            .values(rationale=redaction.REDACTED)
+        )
+
+    return write
 
 
 def leaving_a_stage(a: Acting) -> None:

@@ -62,6 +62,9 @@ def test_the_queue_lists_due_cases_and_the_case_page_offers_retain_and_dispose(e
         f"/cases/{closed.id}/actions/dispose", {"version": str(closed.version + 1), "reason": "Past review"}
     )
     assert gone.status_code == 303, gone.text
+    after = officer.get(f"/cases/{closed.id}")
+    assert after.status_code == 200 and "[redacted]" in after.text
+    assert "The Forest Gate line" not in after.text  # the target's name is gone from the page
     with Session(engine) as s:
         decisions = s.execute(select(RETENTION.c.decision).order_by(RETENTION.c.id)).scalars().all()
         assert decisions == ["retain", "dispose"]
@@ -94,4 +97,8 @@ def test_the_import_page_checks_then_imports(engine: Engine, tmp_path: Path) -> 
     }
     done = admin.post("/admin/import", {"action": "import"}, files=files)
     assert done.status_code == 200 and "imported 3 (9 events)" in done.text
+    with Session(engine) as s:
+        first = s.execute(select(CASE.c.id).order_by(CASE.c.id)).scalars().first()
+    shown = admin.get(f"/cases/{first}")
+    assert shown.status_code == 200 and "Op Larch" in shown.text  # an imported history renders
     assert visitor(engine, "analyst.centre").get("/admin/import").status_code == 403

@@ -17,7 +17,7 @@ from tests.factories import case_in, unchecked
 from workflow import audit, redaction, service
 from workflow.errors import GuardFailed, InvalidInput
 from workflow.principals import Principal
-from workflow.tables import CASE, EVENT, RETENTION
+from workflow.tables import ASSESSMENT, CASE, EVENT, RETENTION
 
 RECORDS = Principal(username="records1", roles=frozenset({"records_officer"}), clearance="OFFICIAL-SENSITIVE")
 CLOSED_AT = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
@@ -98,6 +98,11 @@ def test_retain_needs_a_reason_and_a_future_date(session: Session) -> None:
 
 def test_disposal_redacts_and_the_audit_says_so(engine: object, session: Session) -> None:
     case_id = _close_p4(session)
+    with session.bind.begin() as conn:  # type: ignore[union-attr]
+        # The assessment's rationale (kept beside the chain, in the assessment row) names a person.
+        conn.execute(
+            update(ASSESSMENT).where(ASSESSMENT.c.case_id == case_id).values(rationale="Nominal: J. Doe")
+        )
     at = datetime(2029, 4, 1, 10, 0, tzinfo=UTC)
     done = service.fire(
         session,
@@ -115,6 +120,10 @@ def test_disposal_redacts_and_the_audit_says_so(engine: object, session: Session
     assert submit["request"]["requesting_unit"] == "NE"  # not personal: kept
     case = _case(session, case_id)
     assert (case["target_name"], case["title"], case["disposed_at"]) == ("[redacted]", "[redacted]", at)
+    rationales = session.execute(
+        select(ASSESSMENT.c.rationale).where(ASSESSMENT.c.case_id == case_id)
+    ).scalars()
+    assert all(r in (None, "[redacted]") for r in rationales)
     decision = session.execute(select(RETENTION)).mappings().one()
     assert (decision["decision"], decision["event_seq"]) == ("dispose", done.event_seq)
 
