@@ -4,25 +4,18 @@ chain already broken stays named (its checkpointed head is not laundered)."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tests.conftest import USERS
 from tests.factories import case_in
+from tests.workflow.test_chain_migration import _migrate
 from workflow import audit, checkpoints
-from workflow.migrate import alembic_config, upgrade
+from workflow.migrate import upgrade
 from workflow.models import User
 from workflow.reference import sync_reference
 from workflow.rulebook import get_rulebook
-
-
-def _migrate(engine: Engine, direction: str, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        getattr(command, direction)(cfg, revision)
 
 
 def _heads(engine: Engine) -> dict[int, str]:
