@@ -434,6 +434,7 @@ class ChainStatus:
     breaks: tuple[ChainBreak, ...]
     checkpoint_at: datetime | None = None  # the checkpoint the chain was compared with, if any
     checkpoint_problem: str | None = None  # the checkpoint file itself does not verify
+    redacted: tuple[Redacted, ...] = ()  # events redacted under a recorded retention decision
 
     @property
     def ok(self) -> bool:
@@ -468,7 +469,13 @@ class ChainStatus:
                 if self.checkpoint_at
                 else ""
             )
-            return f"History verified: all {self.events} events are sealed and linked{anchored}."
+            redacted = (
+                f" Personal data was removed from {len(self.redacted)} of them under retention decision"
+                f" {self.redacted[0].decision}, which the history records."
+                if self.redacted
+                else ""
+            )
+            return f"History verified: all {self.events} events are sealed and linked{anchored}.{redacted}"
         return (
             "This case's history does not verify: it has been altered outside sctac or damaged."
             " Tell the system administrator (they can run `sctac audit verify`)."
@@ -495,6 +502,7 @@ def case_chain_status(
         gone = ChainBreak(f"case {case_id}", case_id, 1, None, "events of a case that is gone")
         found = [gone] if events else []
         return ChainStatus(case_id, len(events), tuple(found), None, checkpoint_problem)
-    breaks = check_case(dict(case), events, key=key, checkpoint=checkpoint)
+    redacted: list[Redacted] = []
+    breaks = check_case(dict(case), events, key=key, checkpoint=checkpoint, redacted=redacted)
     compared = checkpoint.written_at if checkpoint is not None and case_id in checkpoint.heads else None
-    return ChainStatus(case_id, len(events), tuple(breaks), compared, checkpoint_problem)
+    return ChainStatus(case_id, len(events), tuple(breaks), compared, checkpoint_problem, tuple(redacted))

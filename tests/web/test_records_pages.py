@@ -64,6 +64,7 @@ def test_the_queue_lists_due_cases_and_the_case_page_offers_retain_and_dispose(e
     assert gone.status_code == 303, gone.text
     after = officer.get(f"/cases/{closed.id}")
     assert after.status_code == 200 and "[redacted]" in after.text
+    assert "History verified" in after.text and "Personal data was removed from 1 of them" in after.text
     assert "The Forest Gate line" not in after.text  # the target's name is gone from the page
     with Session(engine) as s:
         decisions = s.execute(select(RETENTION.c.decision).order_by(RETENTION.c.id)).scalars().all()
