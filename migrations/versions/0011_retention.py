@@ -8,7 +8,8 @@ Create Date: 2026-12-01 14:00:00.000000
 Schema: `case_event.payload_digest`; `case.retention_group`, `case.retention_review_at`,
 `case.disposed_at`; tables `retention_decision` and `imported_row`.
 
-Data: each chain that checks out under the previous keyed scheme (payload in the hashed body) is
+Data: cases already ended get their retention group and review date from when they ended (the
+schedule in the rules folder, workflow/retention.py); each chain that checks out under the previous keyed scheme (payload in the hashed body) is
 re-sealed with the payload's digest in its place (workflow/chain.py), its case head moved, and the
 signed checkpoint's heads re-signed to the new hashes of the same events (workflow/checkpoints.py). A
 chain already broken keeps its old hashes from the break on, so the audit still names it, and a
@@ -183,6 +184,39 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_imported_row_case_id'), 'imported_row', ['case_id'], unique=False)
     _reseal_all(check=_inline, seal=_digested, digests=True)
+    _schedule_ended_cases()
+
+
+def _schedule_ended_cases() -> None:
+    """Cases that ended before this revision get their retention group and review date, from when they
+    ended (their last change), so the records officer's queue holds them too."""
+    if context.is_offline_mode():
+        return
+    from workflow.retention import on_ending, schedule
+
+    conn = op.get_bind()
+    table = sa.table(
+        'case', sa.column('id', sa.Integer), sa.column('state', sa.String), sa.column('band', sa.String),
+        sa.column('outcome', sa.String), sa.column('updated_at', workflow.db.UTCDateTime(timezone=True)),
+        sa.column('retention_group', sa.String),
+        sa.column('retention_review_at', workflow.db.UTCDateTime(timezone=True)),
+    )
+    ended = conn.execute(
+        sa.select(table.c.id, table.c.state, table.c.band, table.c.outcome, table.c.updated_at)
+        .where(table.c.state.in_(('closed', 'rejected', 'withdrawn')))
+    ).mappings().all()
+    if not ended:
+        return
+    policy = schedule()
+    updates = []
+    for row in ended:
+        done = on_ending(row, ended_at=row['updated_at'], policy=policy)
+        updates.append({'p_id': row['id'], 'p_group': done['retention_group'], 'p_at': done['retention_review_at']})
+    conn.execute(
+        table.update().where(table.c.id == sa.bindparam('p_id'))
+        .values(retention_group=sa.bindparam('p_group'), retention_review_at=sa.bindparam('p_at')),
+        updates,
+    )
 
 
 def downgrade() -> None:

@@ -1,6 +1,7 @@
 """Migration `retention` (0011): chains sealed the keyed-inline way are re-sealed over payload digests
-once they check out, the signed checkpoint's heads are re-signed to the same events' new hashes, and a
-chain already broken stays named (its checkpointed head is not laundered)."""
+once they check out, the signed checkpoint's heads are re-signed to the same events' new hashes, a chain
+already broken stays named (its checkpointed head is not laundered), and cases that had already ended
+get their retention review date."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def test_inline_chains_are_resealed_by_digest_with_their_checkpoint(blank_engine
 
     upgrade(blank_engine)
     assert _heads(blank_engine)[intact.case_id] == digest_heads[intact.case_id]  # the same seal as new
+    with blank_engine.connect() as conn:  # the case that ended before the upgrade has its review date
+        group = conn.execute(
+            text('SELECT retention_group FROM "case" WHERE id = :c'), {"c": intact.case_id}
+        ).scalar_one()
+    assert group == "mopi-3-closed-p4"
     with Session(blank_engine) as s:
         after = audit.verify(s, checkpoint_file=path)
     assert [(b.reference, b.seq, b.problem) for b in after.breaks] == [
