@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_audit, cli_db, cli_demo, cli_forecast, cli_notes, cli_worker
+from api import cli_audit, cli_db, cli_demo, cli_forecast, cli_import, cli_notes, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import lifecycle, localtime, queries, refusals, service
@@ -31,6 +31,7 @@ app.add_typer(cli_notes.records_app, name="records")
 app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 app.command("forecast")(cli_forecast.forecast_command)
+app.command("import")(cli_import.import_command)
 cli_worker.register(app)
 cli_audit.register(audit_app)
 cli_db.register(db_app)
@@ -222,6 +223,10 @@ def rules_check(
     if result.matrix is not None:
         m = result.matrix
         typer.echo(f"ok: {path} is matrix {m.id} {m.version}" + (" (placeholder)" if m.placeholder else ""))
+        return
+    if result.ruleset is None and result.retention is not None:
+        r = result.retention
+        typer.echo(f"ok: {path} is retention schedule {r.version} ({len(r.groups)} groups and a default)")
         return
     assert result.ruleset is not None
     count = len(result.ruleset.rules)

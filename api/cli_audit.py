@@ -46,7 +46,11 @@ def audit_verify(checkpoint: CheckpointOption = None) -> None:
     with cli_session() as session:
         report = audit.verify(session, checkpoint_file=path)
     _report_breaks(report)
+    for redacted in report.redacted:  # lawful, recorded removals: apart from the breaks, and not one
+        typer.echo(f"REDACTED {redacted}")
     summary = f"{report.cases} cases, {report.events} events checked"
+    if report.redacted:
+        summary += f" ({len(report.redacted)} redacted under recorded decisions)"
     if not report.ok:
         raise _failure(report, summary)
     if report.checkpoint is not None:

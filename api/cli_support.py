@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from workflow import accounts
 from workflow.db import make_engine
-from workflow.errors import DomainError, RulesInvalid
+from workflow.errors import DomainError, FileProblems
 from workflow.principals import OPERATOR, Principal
 from workflow.settings import get_settings
 
@@ -63,10 +63,10 @@ def guarded(fn: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
             return fn(*args, **kwargs)
-        except RulesInvalid as exc:
+        except FileProblems as exc:  # rule files, import sheets: every problem on its own line
             for line in exc.lines:
                 typer.echo(line, err=True)
-            raise fail(f"{len(exc.lines)} error(s) in the rule files") from None
+            raise fail(f"{len(exc.lines)} {exc.counted}") from None
         except DomainError as exc:
             # The operator sees the whole detail (configuration errors included): they can fix it.
             raise fail(exc.detail) from None

@@ -23,6 +23,7 @@ from rules.loader import load_ruleset, looks_like_matrix
 from rules.model import Ruleset
 from rules.morile import Matrix, load_matrix
 from rules.partition import Partition
+from rules.retention import Retention, load_retention, retention_file
 from rules.yamlsrc import Reader
 
 MAX_POINTS = 200_000  # beyond this many combinations the search gives up (no warning rather than a guess)
@@ -46,6 +47,7 @@ class CheckResult:
     warnings: tuple[RuleWarning, ...]
     ruleset: Ruleset | None = None
     matrix: Matrix | None = None
+    retention: Retention | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,12 +58,28 @@ class CheckResult:
 
 
 def check(path: str | Path) -> CheckResult:
-    """Load and lint a ruleset without raising: errors and warnings, each with file:line:col."""
+    """Load and lint a ruleset without raising: errors and warnings, each with file:line:col.
+
+    The retention schedule beside the rules (rules/retention.py) is checked too; a retention file
+    given on its own is checked alone.
+    """
+    retention: Retention | None = None
+    retention_errors: tuple[RuleError, ...] = ()
+    found = retention_file(path)
+    if found is not None:
+        try:
+            retention = load_retention(found)
+        except RuleFileErrors as exc:
+            retention_errors = exc.errors
+        if Path(path).is_file():
+            return CheckResult(tuple(retention_errors), (), retention=retention)
     try:
         ruleset = load_ruleset(path)
     except RuleFileErrors as exc:
-        return CheckResult(exc.errors, ())
-    return CheckResult((), tuple(lint(ruleset)), ruleset)
+        return CheckResult((*exc.errors, *retention_errors), ())
+    if retention_errors:
+        return CheckResult(tuple(retention_errors), ())
+    return CheckResult((), tuple(lint(ruleset)), ruleset, retention=retention)
 
 
 def check_matrix(path: str | Path) -> CheckResult:

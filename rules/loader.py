@@ -37,6 +37,7 @@ from rules.model import (
 )
 from rules.morile.matrix_file import OPTIONAL_FIELDS as OPTIONAL_FIELDS_OF_MATRIX
 from rules.morile.matrix_file import REQUIRED_FIELDS as REQUIRED_FIELDS_OF_MATRIX
+from rules.retention import SECTIONS as RETENTION_SECTIONS
 from rules.vocab import DURATION_UNITS, ROLES, SLA_STAGES, UNIT_KINDS
 from rules.yamlsrc import Pos, Reader, describe, join, plain
 
@@ -115,6 +116,8 @@ class _Loader:
                 continue
             for key in top:
                 pos = reader.key_pos(top, key, (1, 1))
+                if key in RETENTION_SECTIONS:
+                    continue  # the retention schedule: checked on its own (rules/retention.py)
                 if key not in SECTIONS:
                     reader.error(pos, str(key), f"unknown section (allowed: {', '.join(SECTIONS)})")
                 elif key in self.sections:

@@ -77,6 +77,8 @@ DEFAULT_DATA: dict[str, dict[str, Any]] = {
     "defer": {"reason": "EAST is over capacity; back to next week's meeting."},
     "information_received": {},
     "note": {"note": "Line phone handed to the exhibits officer."},
+    "retain": {"reason": "Linked to a live OCG investigation.", "next_review": "2099-01-01"},
+    "dispose": {"reason": "Past its review with no continuing need."},
 }
 # Triggers that only make sense after another (e.g. information arrives after the centre asked for it).
 PREPARE: dict[str, list[str]] = {"information_received": ["await_information"]}

@@ -18,6 +18,8 @@ supervisor with no hub
 hub staff: analyst, case_owner or            their hub's cases, cases not yet routed to any hub, and
 supervisor with a hub                        any case they own
 requester                                    their own unit's requests
+records_officer                              every ended case (closed, rejected, withdrawn): the
+                                             retention review is their need to know, open work is not
 ===========================================  =====================================================
 
 The centre's own queue (hub ``CENTRE``: unrouted, central and specialist requests) is the centre's work:
@@ -41,7 +43,10 @@ from workflow.principals import ROLES as ROLES
 from workflow.principals import STAFF_ROLES as STAFF_ROLES
 from workflow.principals import Grant as Grant
 from workflow.principals import Principal as Principal
+from workflow.states import TERMINAL
 from workflow.tables import CASE
+
+_ENDED = tuple(sorted(s.value for s in TERMINAL))
 
 # Actions on a case that are not lifecycle triggers, and who may take them.
 ACTIONS: dict[str, tuple[Grant, ...]] = {
@@ -116,6 +121,8 @@ def can_see(who: Principal, case: Mapping[str, Any]) -> bool:
         hub = case.get("hub")
         if hub in (who.hub_code, None) or case.get("owner") == who.username:
             return True
+    if who.has("records_officer") and case.get("state") in _ENDED:
+        return True
     return who.has("requester") and who.unit_code is not None and case.get("requesting_unit") == who.unit_code
 
 
@@ -138,6 +145,8 @@ def visible(who: Principal) -> ColumnElement[bool]:
         )
     if who.has("requester") and who.unit_code is not None:
         reach.append(CASE.c.requesting_unit == who.unit_code)
+    if who.has("records_officer"):
+        reach.append(CASE.c.state.in_(_ENDED))
     if not reach:
         return false()
     return and_(cleared, or_(*reach))

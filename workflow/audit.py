@@ -20,6 +20,12 @@ What each measure defends against (and what it does not):
   database host cannot write). Someone who can replace the checkpoint file but not sign one can only
   substitute an *older* checkpoint of theirs; an edited or forged one is named.
 
+**Payload digests** (migration 0011): the hash covers each payload's SHA-256 digest, stored beside it.
+A payload that no longer matches its digest is named as altered, unless a later, intact event of the
+same chain (a disposal under a recorded retention decision, workflow/redaction.py) declares that event
+redacted and the payload now has exactly the digest that disposal recorded: then it is reported apart,
+as "redacted by X on D under decision R". Someone without the key cannot forge that declaration.
+
 Events hashed before migration 0008 (the unkeyed scheme) were re-sealed under the key by that migration
 once their chain checked out; a chain already broken then keeps its old hashes from the break on, so
 it stays named. Any event hashed the unkeyed way afterwards is named as forged, never accepted.
@@ -28,7 +34,7 @@ it stays named. Any event hashed the unkeyed way afterwards is named as forged, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,10 +43,19 @@ from sqlalchemy import inspect, select
 from sqlmodel import Session
 
 from workflow import localtime
-from workflow.chain import GENESIS, ChainKey, chain_key, event_hash, unkeyed_event_hash
+from workflow.chain import (
+    GENESIS,
+    ChainKey,
+    chain_key,
+    event_hash,
+    inline_event_hash,
+    payload_digest,
+    unkeyed_event_hash,
+)
 from workflow.checkpoints import Checkpoint, CheckpointInvalid, checkpoint_path, head_problem, read_checkpoint
 from workflow.facts import facts_of
 from workflow.lifecycle import next_state
+from workflow.states import IMPORTED
 from workflow.tables import CASE, EVENT
 
 BreakKind = Literal["event", "row", "checkpoint"]
@@ -63,10 +78,29 @@ class ChainBreak:
 
 
 @dataclass(frozen=True)
+class Redacted:
+    """An event whose personal data was removed under a recorded decision: not a break."""
+
+    reference: str
+    case_id: int
+    seq: int
+    by: str
+    at: datetime
+    decision: Any
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reference} event {self.seq}: redacted by {self.by} on {self.at:%Y-%m-%d}"
+            f" under decision {self.decision}"
+        )
+
+
+@dataclass(frozen=True)
 class AuditReport:
     cases: int
     events: int
     breaks: list[ChainBreak]
+    redacted: list[Redacted] = field(default_factory=list)
     checkpoint: Checkpoint | None = None
     checkpoint_problem: str | None = None  # the checkpoint file itself does not verify
 
@@ -77,6 +111,22 @@ class AuditReport:
     @property
     def broken_cases(self) -> int:
         return len({b.case_id for b in self.breaks})
+
+
+# The trigger whose events declare redactions of earlier events of their chain (workflow/redaction.py).
+REDACTING = "dispose"
+
+
+def _declared(events: Sequence[Any]) -> dict[int, tuple[Any, str]]:
+    """seq -> (the declaring event, the digest the redacted payload must have), from the chain itself."""
+    found: dict[int, tuple[Any, str]] = {}
+    for ev in events:
+        if ev.trigger != REDACTING or not isinstance(ev.payload, Mapping):
+            continue
+        for item in ev.payload.get("redacted") or ():
+            if isinstance(item, Mapping) and isinstance(item.get("seq"), int) and ev.seq > item["seq"]:
+                found[item["seq"]] = (ev, str(item.get("digest")))
+    return found
 
 
 def _fields(ev: Any) -> dict[str, Any]:
@@ -94,23 +144,50 @@ def _fields(ev: Any) -> dict[str, Any]:
     )
 
 
-def _chain_break(ref: str, cid: int, events: Sequence[Any], key: ChainKey) -> ChainBreak | None:
-    """The first event of the chain that does not hold (the rest depend on it, so stop there)."""
+def _chain_break(
+    ref: str, cid: int, events: Sequence[Any], key: ChainKey, redacted: list[Redacted] | None = None
+) -> ChainBreak | None:
+    """The first event of the chain that does not hold (the rest depend on it, so stop there).
+
+    Events redacted under a decision the chain records are added to `redacted`, not named as breaks.
+    """
     prev, state = GENESIS, None
+    declared: dict[int, tuple[Any, str]] | None = None
     for expected_seq, ev in enumerate(events, start=1):
         if ev.seq != expected_seq:
             return ChainBreak(ref, cid, expected_seq, None, f"event missing (next stored is {ev.seq})")
         # Contents before the link: an altered row is named as altered, not as a broken link.
         fields = _fields(ev)
-        if event_hash(**fields, key=key) != ev.hash:
+        actual = payload_digest(ev.payload, reason=ev.reason)
+        sealed = ev.payload_digest or actual
+        if event_hash(**fields, key=key, digest=sealed) != ev.hash:
             if unkeyed_event_hash(**fields) == ev.hash:
                 problem = (
                     "hashed without the chain key (forged with the public hash function, or written"
                     " by code older than migration 0008)"
                 )
+            elif inline_event_hash(**fields, key=key) == ev.hash:
+                problem = "sealed the way before migration 0011 (its payload not by digest): not re-sealed"
             else:
                 problem = "contents do not match its hash (row altered)"
             return ChainBreak(ref, cid, ev.seq, ev.id, problem)
+        is_redacted = False
+        if actual != sealed:
+            declared = _declared(events) if declared is None else declared
+            by = declared.get(ev.seq)
+            if by is None or by[1] != actual:
+                return ChainBreak(
+                    ref,
+                    cid,
+                    ev.seq,
+                    ev.id,
+                    "reason or payload does not match its sealed digest (row altered)",
+                )
+            is_redacted = True
+            if redacted is not None:
+                decl = by[0]
+                decision = decl.payload.get("decision") if isinstance(decl.payload, Mapping) else None
+                redacted.append(Redacted(ref, cid, ev.seq, decl.actor, decl.created_at, decision))
         if ev.prev_hash != prev:
             return ChainBreak(
                 ref, cid, ev.seq, ev.id, "previous-hash link broken (an event was removed or moved)"
@@ -120,7 +197,9 @@ def _chain_break(ref: str, cid: int, events: Sequence[Any], key: ChainKey) -> Ch
                 ref, cid, ev.seq, ev.id, f"starts from {ev.from_state}, but the case was in {state}"
             )
         legal = (
-            ev.to_state == "submitted"
+            True
+            if ev.trigger == IMPORTED
+            else ev.to_state == "submitted"
             if ev.seq == 1
             else next_state(ev.from_state, ev.trigger) == ev.to_state
         )
@@ -132,7 +211,12 @@ def _chain_break(ref: str, cid: int, events: Sequence[Any], key: ChainKey) -> Ch
                 ev.id,
                 f"{ev.trigger} from {ev.from_state} to {ev.to_state} is not in the lifecycle",
             )
-        wrong = [k for k, v in facts_of(ev.trigger, ev.payload).items() if getattr(ev, k, None) != v]
+        # A redaction may remove a payload field a fact was read from; the fact column keeps it.
+        wrong = [
+            k
+            for k, v in facts_of(ev.trigger, ev.payload).items()
+            if getattr(ev, k, None) != v and not (is_redacted and v is None)
+        ]
         if wrong:
             return ChainBreak(
                 ref, cid, ev.seq, ev.id, f"facts disagree with its payload: {', '.join(wrong)} (row altered)"
@@ -228,15 +312,21 @@ def _checkpoint_break(
 
 
 def check_case(
-    case: Mapping[str, Any], events: Sequence[Any], *, key: ChainKey, checkpoint: Checkpoint | None = None
+    case: Mapping[str, Any],
+    events: Sequence[Any],
+    *,
+    key: ChainKey,
+    checkpoint: Checkpoint | None = None,
+    redacted: list[Redacted] | None = None,
 ) -> list[ChainBreak]:
-    """Every problem of one case: its chain's first break, its row's mismatches, its checkpoint's."""
+    """Every problem of one case: its chain's first break, its row's mismatches, its checkpoint's
+    (and, into `redacted`, its events redacted under a recorded decision)."""
     ref, cid = case["reference"] or f"case {case['id']}", case["id"]
     found: list[ChainBreak] = []
     if not events:
         found.append(ChainBreak(ref, cid, 1, None, "case has no events"))
     else:
-        broken = _chain_break(ref, cid, events, key)
+        broken = _chain_break(ref, cid, events, key, redacted)
         if broken:
             found.append(broken)
     if events:
@@ -289,6 +379,7 @@ def verify(
     key = key or chain_key()
     checkpoint, checkpoint_problem = _load_checkpoint(checkpoint_file, key)
     breaks: list[ChainBreak] = []
+    redacted: list[Redacted] = []
     n_cases = n_events = 0
     cases = session.execute(select(*_CASE_COLUMNS).order_by(CASE.c.id)).mappings()
     case_rows = {r["id"]: dict(r) for r in cases}
@@ -313,7 +404,7 @@ def verify(
                 ChainBreak(f"case {current_id}", current_id, 1, None, "events of a case that is gone")
             )
             return
-        breaks.extend(check_case(case, bucket, key=key, checkpoint=checkpoint))
+        breaks.extend(check_case(case, bucket, key=key, checkpoint=checkpoint, redacted=redacted))
 
     for ev in stream:
         n_events += 1
@@ -341,6 +432,7 @@ def verify(
         cases=n_cases,
         events=n_events,
         breaks=breaks,
+        redacted=redacted,
         checkpoint=checkpoint,
         checkpoint_problem=checkpoint_problem,
     )
@@ -355,6 +447,7 @@ class ChainStatus:
     breaks: tuple[ChainBreak, ...]
     checkpoint_at: datetime | None = None  # the checkpoint the chain was compared with, if any
     checkpoint_problem: str | None = None  # the checkpoint file itself does not verify
+    redacted: tuple[Redacted, ...] = ()  # events redacted under a recorded retention decision
 
     @property
     def ok(self) -> bool:
@@ -389,7 +482,13 @@ class ChainStatus:
                 if self.checkpoint_at
                 else ""
             )
-            return f"History verified: all {self.events} events are sealed and linked{anchored}."
+            redacted = (
+                f" Personal data was removed from {len(self.redacted)} of them under retention decision"
+                f" {self.redacted[0].decision}, which the history records."
+                if self.redacted
+                else ""
+            )
+            return f"History verified: all {self.events} events are sealed and linked{anchored}.{redacted}"
         return (
             "This case's history does not verify: it has been altered outside sctac or damaged."
             " Tell the system administrator (they can run `sctac audit verify`)."
@@ -420,6 +519,7 @@ def case_chain_status(
         gone = ChainBreak(f"case {case_id}", case_id, 1, None, "events of a case that is gone")
         found = [gone] if events else []
         return ChainStatus(case_id, len(events), tuple(found), None, checkpoint_problem)
-    breaks = check_case(dict(case), events, key=key, checkpoint=checkpoint)
+    redacted: list[Redacted] = []
+    breaks = check_case(dict(case), events, key=key, checkpoint=checkpoint, redacted=redacted)
     compared = checkpoint.written_at if checkpoint is not None and case_id in checkpoint.heads else None
-    return ChainStatus(case_id, len(events), tuple(breaks), compared, checkpoint_problem)
+    return ChainStatus(case_id, len(events), tuple(breaks), compared, checkpoint_problem, tuple(redacted))

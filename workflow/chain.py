@@ -11,6 +11,13 @@ input (`unkeyed_event_hash`); that migration re-sealed every intact chain under 
 names any event still hashed the unkeyed way as forged (see workflow/audit.py for what each measure
 defends against).
 
+The chain covers each event's reason and payload through their digest (`payload_digest`, SHA-256 of
+their canonical JSON, stored beside them), not the text itself: a redaction under a recorded retention
+decision (workflow/redaction.py) removes personal data from them while the event keeps its place, its
+digest and its hash, so the audit can tell "redacted under decision R" from "altered". Before
+migration 0011 the payload itself was in the hashed body (`inline_event_hash`); that migration
+re-sealed every intact chain the digest way and re-signed the checkpoint's heads.
+
 Where the key comes from (`key_from_settings`):
 - `SCTAC_CHAIN_KEY`: the key itself (at least 32 characters), e.g. from the deployment's secret store;
 - else `SCTAC_CHAIN_KEY_FILE`: a file holding it, which must exist and be readable by its owner only;
@@ -89,6 +96,17 @@ def canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _canonical(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
+
+
+def payload_digest(payload: Mapping[str, Any], *, reason: str | None) -> str:
+    """SHA-256 of the canonical JSON of the event's free content, its reason and its payload: what the
+    chain hashes in their place (both can hold personal data, so both can be redacted)."""
+    return hashlib.sha256(_canonical([reason, payload])).hexdigest()
+
+
 def _body(
     case_id: int,
     seq: int,
@@ -97,16 +115,13 @@ def _body(
     to_state: str,
     actor: str,
     reason: str | None,
-    payload: Mapping[str, Any],
+    payload: Any,
     created_at: datetime,
 ) -> bytes:
-    return json.dumps(
-        [case_id, seq, trigger, from_state, to_state, actor, reason, payload, canonical_time(created_at)],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    ).encode("utf-8")
+    # `payload` is the payload's digest (the current scheme) or, for the older schemes, the payload.
+    return _canonical(
+        [case_id, seq, trigger, from_state, to_state, actor, reason, payload, canonical_time(created_at)]
+    )
 
 
 def event_hash(
@@ -122,8 +137,35 @@ def event_hash(
     created_at: datetime,
     prev_hash: str,
     key: ChainKey | None = None,
+    digest: str | None = None,
 ) -> str:
-    """The event's keyed hash; without `key`, under the key this process is configured with."""
+    """The event's keyed hash over the digest of its reason and payload (`digest`, else computed from
+    them); without `key`, under the key this process is configured with."""
+    covered = digest if digest is not None else payload_digest(payload, reason=reason)
+    # The reason's place holds None: the digest covers it.
+    body = _body(case_id, seq, trigger, from_state, to_state, actor, None, covered, created_at)
+    return (key or chain_key()).event_mac(prev_hash, body)
+
+
+def inline_event_hash(
+    *,
+    case_id: int,
+    seq: int,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    reason: str | None,
+    payload: Mapping[str, Any],
+    created_at: datetime,
+    prev_hash: str,
+    key: ChainKey | None = None,
+) -> str:
+    """The keyed hash before migration 0011, over the payload itself (no redaction could keep it).
+
+    Kept for that migration's check and its downgrade, and so the audit can name an event still
+    sealed this way.
+    """
     body = _body(case_id, seq, trigger, from_state, to_state, actor, reason, payload, created_at)
     return (key or chain_key()).event_mac(prev_hash, body)
 

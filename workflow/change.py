@@ -63,6 +63,9 @@ class CaseRecord(Mapping[str, Any]):
     updated_at: datetime
     event_seq: int
     last_event_hash: str
+    retention_group: str | None
+    retention_review_at: datetime | None
+    disposed_at: datetime | None
 
     @classmethod
     def of(cls, row: Mapping[Any, Any]) -> CaseRecord:

@@ -326,3 +326,32 @@ def checkpoint_if_due(session: Session, *, now: datetime | None = None) -> Check
     except DomainError as exc:
         log.error("audit checkpoint not written: %s", exc.detail)
         return None
+
+
+def reseal_heads(path: Path, moved: dict[tuple[int, int, str], str], *, key: ChainKey | None = None) -> int:
+    """Re-sign the checkpoint in `path` after a migration re-hashed intact chains (0011).
+
+    `moved` maps (case id, seq, old hash) to the new hash of that same event; a head not in it (its
+    chain was already broken, or is gone) keeps its old hash, so the audit still names it. The time the
+    anchor was taken is kept. Returns how many heads moved; an absent file is left absent, and a file
+    that does not verify is left as it is (it is evidence) and raises CheckpointInvalid.
+    """
+    key = key or chain_key()
+    previous = read_checkpoint(path, key=key)
+    if previous is None:
+        return 0
+    heads: dict[int, tuple[int, str]] = {}
+    count = 0
+    for cid, (seq, digest) in previous.heads.items():
+        new = moved.get((cid, seq, digest))
+        count += new is not None
+        heads[cid] = (seq, new or digest)
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "written_at": previous.written_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "key_id": key.key_id,
+        "heads": [[cid, seq, digest] for cid, (seq, digest) in sorted(heads.items())],
+    }
+    doc["signature"] = key.sign(_signed_part(doc))
+    _replace_atomically(path, json.dumps(doc, separators=(",", ":")) + "\n")
+    return count

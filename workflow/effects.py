@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from workflow import clocks, ladders
+from workflow import clocks, ladders, redaction, retention
 from workflow import rulebook as rb
 from workflow.calendar import calendar_for
 from workflow.change import AfterEvent, CaseRecord, Change
@@ -23,7 +23,7 @@ from workflow.errors import FieldProblem, InvalidInput
 from workflow.prepared import Prepared
 from workflow.principals import Principal
 from workflow.schemas import TransitionInput
-from workflow.states import ROUTABLE
+from workflow.states import ROUTABLE, TERMINAL
 from workflow.tables import ASSESSMENT, DECISION, HUB, UNIT, USER
 
 # Run on the driver's cursor, like the service's own write path (workflow.prepared).
@@ -220,9 +220,75 @@ def defer(a: Acting) -> None:
     a.change.changes.update(deferred_at=a.at, deferred_reason=a.inp.reason)
 
 
+def retain(a: Acting) -> None:
+    """A records officer keeps an ended case: the decision, and its next review date."""
+    nxt = a.inp.next_review
+    if nxt is None or retention.start_of(nxt) <= a.at:
+        raise InvalidInput([FieldProblem("next_review", "the next review date must be in the future")])
+    due = retention.start_of(nxt)
+    decision = retention.record_decision(
+        a.session.connection(),
+        case_id=a.row.id,
+        decision=retention.RETAIN,
+        reason=a.inp.reason,
+        by=a.by.username,
+        at=a.at,
+        event_seq=a.row.event_seq + 1,
+        group=a.row.retention_group,
+        next_review_at=due,
+    )
+    a.change.changes["retention_review_at"] = due
+    a.change.payload.update(decision=decision, next_review=due.date().isoformat())
+
+
+def dispose(a: Acting) -> None:
+    """A records officer disposes of an ended case: the decision first, then its history redacted
+    under it (workflow/redaction.py) and its personal columns blanked, all in this transaction."""
+    schedule = retention.schedule()
+    seq = a.row.event_seq + 1
+    decision = retention.record_decision(
+        a.session.connection(),
+        case_id=a.row.id,
+        decision=retention.DISPOSE,
+        reason=a.inp.reason,
+        by=a.by.username,
+        at=a.at,
+        event_seq=seq,
+        group=a.row.retention_group,
+    )
+    declared, blobs, write = redaction.redact_events(
+        a.session,
+        case_id=a.row.id,
+        decision_id=decision,
+        paths=schedule.redact_paths,
+        before_seq=seq,
+        reasons=schedule.redact_reasons,
+    )
+    a.change.payload.update(decision=decision, schedule=schedule.version, redacted=declared, blobs=blobs)
+    a.change.changes.update({c: redaction.REDACTED for c in schedule.redact_columns if a.row[c]})
+    a.change.changes.update(disposed_at=a.at, retention_review_at=None)
+    a.change.after.append(lambda _session, _event_id: write())
+    if ("assessment", "rationale") in schedule.redact_paths:  # the assessments' copy of the rationale
+        a.change.after.append(_redact_rationales(a.row.id))
+
+
+def _redact_rationales(case_id: int) -> AfterEvent:
+    def write(session: Session, _event_id: int) -> None:
+        session.connection().execute(
+            update(ASSESSMENT)
+            .where(ASSESSMENT.c.case_id == case_id, ASSESSMENT.c.rationale.is_not(None))
+            .values(rationale=redaction.REDACTED)
+        )
+
+    return write
+
+
 def leaving_a_stage(a: Acting) -> None:
     """What every change of state does, whichever trigger causes it."""
     row, change = a.row, a.change
+    if change.to_state in TERMINAL:  # ended: due for a retention review after its group's period
+        ended = {**row.as_dict(), **change.changes, "state": change.to_state}
+        change.changes.update(retention.on_ending(ended, ended_at=a.at))
     if _passed(row.sla_due_at, a.at):
         change.resolves = (*change.resolves, "sla")  # leaving a stage ends its breached-SLA escalation
     if row.deferred_at is not None:  # decided at last (prioritised, tasked, withdrawn ...)

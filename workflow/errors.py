@@ -248,17 +248,36 @@ class KeyInFlight(DomainError):
     title = "Request already in progress"
 
 
-class RulesInvalid(DomainError):
-    """A candidate ruleset that does not load; `lines` are `file:line:col: field: message` strings."""
+class FileProblems(DomainError):
+    """A file with problems, one `lines` entry each, each naming where (file, line or row, column)."""
 
-    kind = "rules-invalid"
     status = 422
-    title = "Rule files have errors"
-    page_title = "The rule files have errors"
+    # What the count is of, e.g. "error(s) in the rule files" (the CLI's summary line).
+    counted = "problem(s)"
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = list(lines)
-        super().__init__(f"{len(self.lines)} error(s) in the rule files:\n" + "\n".join(self.lines))
+        super().__init__(f"{len(self.lines)} {self.counted}:\n" + "\n".join(self.lines))
+
+
+class RulesInvalid(FileProblems):
+    """A candidate ruleset that does not load; `lines` are `file:line:col: field: message` strings."""
+
+    kind = "rules-invalid"
+    title = "Rule files have errors"
+    page_title = "The rule files have errors"
+    counted = "error(s) in the rule files"
+
+
+class ImportRejected(FileProblems):
+    """A bulk import file (or its column mapping) with problems; `lines` are
+    `file:sheet:row:column: message` (or `file:line:col: field: message` for the mapping). Nothing was
+    written."""
+
+    kind = "import-invalid"
+    title = "Import file has errors"
+    page_title = "The file has errors; nothing was imported"
+    counted = "problem(s); nothing imported"
 
 
 def problems_of(exc: DomainError) -> list[FieldProblem]:

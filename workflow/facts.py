@@ -51,6 +51,19 @@ _SYSTEM_FACTS: dict[str, Mapping[str, tuple[str, ...]]] = {
         for t in ("escalation_acknowledged", "escalation_snoozed", "escalation_resolved")
     },
     "escalation_step": {"escalation_id": ("escalation_id",), "step_notify": ("notify",)},
+    # A legacy row brought in by `sctac import` (workflow/importing.py): each of its events carries
+    # the part of the row its stage recorded.
+    "imported": {
+        "unit": ("request", "requesting_unit"),
+        "themes": ("request", "themes"),
+        "capabilities": ("request", "capabilities"),
+        "hub": ("hub",),
+        "band": ("score", "band"),
+        "harm_total": ("score", "harm_total"),
+        "likelihood_total": ("score", "likelihood_total"),
+        "owner": ("owner",),
+        "outcome": ("outcome",),
+    },
 }
 
 
@@ -149,8 +162,11 @@ def _at(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 def facts_of(trigger: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Every fact column of an event with this trigger and payload (None where it does not apply)."""
+    from workflow.lifecycle import derived
+
     facts: dict[str, Any] = {}
-    for column, (read, paths) in FACTS.items():
+    # The derived table itself, read once: going through the live Mapping re-derives it per column.
+    for column, (read, paths) in derived(_facts).items():
         path = paths.get(trigger)
         facts[column] = read(_at(payload, path)) if path is not None else None
     return facts

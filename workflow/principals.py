@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 # `dpo`: the data-protection officer, who answers subject-access requests (workflow/disclosure.py); it
 # sees no case through need-to-know and fires no trigger, it searches and exports subjects only.
-ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin", "dpo")
+# `records_officer`: reviews ended cases for retention and decides whether to keep or dispose of them.
+ROLES = ("requester", "case_owner", "analyst", "supervisor", "admin", "dpo", "records_officer")
 STAFF_ROLES = frozenset({"analyst", "case_owner", "supervisor"})
 # The role of system principals only: no account can hold it (accounts take ROLES).
 SYSTEM_ROLE = "system"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -122,6 +123,8 @@ class TransitionInput(BaseModel):
     # Minutes a person spent on this step (assess, rescore, review, prioritise, task): the FBC staffing
     # model's measured effort. Optional and never guessed; a day at most, so a typo cannot skew it.
     minutes: Annotated[int, Field(gt=0, le=MAX_MINUTES)] | None = None
+    # A retention decision to retain: when the case is next reviewed.
+    next_review: date | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -26,7 +26,7 @@ from transitions import MachineError
 from workflow import access, clocks, effects, observe, refusals, subjects, triggers
 from workflow import rulebook as rb
 from workflow.calendar import Calendar, calendar_for
-from workflow.chain import GENESIS, event_hash
+from workflow.chain import GENESIS, event_hash, payload_digest
 from workflow.change import AfterEvent as AfterEvent
 from workflow.change import CaseRecord, Written
 from workflow.change import Change as Change
@@ -143,7 +143,13 @@ def _event_row(
         created_at=at,
         prev_hash=prev_hash,
     )
-    return {**fields, "hash": event_hash(**fields), **facts_of(trigger, payload)}
+    digest = payload_digest(payload, reason=reason)
+    return {
+        **fields,
+        "payload_digest": digest,
+        "hash": event_hash(**fields, digest=digest),
+        **facts_of(trigger, payload),
+    }
 
 
 def load_case(session: Session, case_id: int) -> CaseRecord:
@@ -395,6 +401,9 @@ _NEW_CASE_DEFAULTS: dict[str, Any] = {
     "review_cycle_started_at": None,
     "review_due_at": None,
     "review_overdue": False,
+    "retention_group": None,
+    "retention_review_at": None,
+    "disposed_at": None,
 }
 
 
@@ -542,7 +551,8 @@ def _fire(
             spec.effect(acting)
         if change.to_state != state:
             effects.leaving_a_stage(acting)
-        change.payload.update({k: v for k, v in given.items() if k not in ("reason", "assessment")})
+        recorded = inp.model_dump(mode="json", exclude_defaults=True)  # dates as text: payloads are JSON
+        change.payload.update({k: v for k, v in recorded.items() if k not in ("reason", "assessment")})
         written = write_change(session, row=values, change=change, actor=by.username, at=at)
         session.commit()
         observe.announce(observe.TRANSITION, {"trigger": trigger})

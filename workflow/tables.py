@@ -21,7 +21,9 @@ from workflow.models import (
     EventOutbox,
     Hub,
     IdempotencyRecord,
+    ImportedRow,
     Refusal,
+    RetentionDecision,
     RulesetVersion,
     SubjectAccess,
     SubjectKey,
@@ -57,3 +59,5 @@ HEARTBEAT = table_of(WorkerHeartbeat)
 SUBJECT_TOKEN = table_of(SubjectToken)
 SUBJECT_KEY = table_of(SubjectKey)
 SUBJECT_ACCESS = table_of(SubjectAccess)
+IMPORTED = table_of(ImportedRow)
+RETENTION = table_of(RetentionDecision)

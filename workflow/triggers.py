@@ -113,12 +113,20 @@ def _not_awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
     return FieldProblem("state", f"already awaiting information since {localtime.moment(since)}")
 
 
+def _not_disposed(case: Mapping[str, Any]) -> FieldProblem | None:
+    if case.get("disposed_at") is None:
+        return None
+    return FieldProblem("state", f"already disposed of on {localtime.moment(case['disposed_at'])}")
+
+
 def _awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
     if case.get("awaiting_since") is not None:
         return None
     return FieldProblem("state", "the case is not awaiting information")
 
 
+_ENDED = (State.CLOSED, State.REJECTED, State.WITHDRAWN)
+_RECORDS_OFFICER = Grant("records_officer")
 _ASSESSMENT_FIELDS = frozenset({"assessment", "rationale", "reason"})
 # Minutes spent on a step, optional (#16: the FBC staffing model reads them as measured effort).
 _EFFORT = frozenset({"minutes"})
@@ -353,6 +361,43 @@ SPECS: tuple[TriggerSpec, ...] = (
         fields=frozenset({"attachment"}),
         needs=(Need("attachment", "choose a file to attach"),),
         effect=notes.attach,
+    ),
+    # Retention review (workflow/retention.py): an ended case falls due after its group's period; the
+    # records officer keeps it until a next review, or disposes of it, which redacts its history under
+    # the recorded decision (workflow/redaction.py) while the chain still verifies.
+    TriggerSpec(
+        name="retain",
+        sources=_ENDED,
+        dest=None,
+        grants=(_RECORDS_OFFICER,),
+        page=Page(
+            "Retain (retention review)",
+            ("reason", "next_review"),
+            confirm="{reference} retained until its next review.",
+            reason_label="Why it is kept",
+        ),
+        fields=frozenset({"reason", "next_review"}),
+        needs=(
+            Need("reason", "a decision to retain records its reason"),
+            Need("next_review", "a decision to retain sets the next review date"),
+        ),
+        conditions=(_not_disposed,),
+        effect=effects.retain,
+    ),
+    TriggerSpec(
+        name="dispose",
+        sources=_ENDED,
+        dest=None,
+        grants=(_RECORDS_OFFICER,),
+        page=Page(
+            "Dispose (retention review: redacts personal data)",
+            ("reason",),
+            confirm="{reference} disposed of: its personal data is redacted, its history still verifies.",
+            reason_label="The decision to dispose, and why",
+        ),
+        needs=(Need("reason", "a disposal records the decision and its reason"),),
+        conditions=(_not_disposed,),
+        effect=effects.dispose,
     ),
 )
 

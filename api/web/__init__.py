@@ -29,6 +29,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         forecast,
         records,
         requests,
+        retention,
         tasking,
         work,
     )
@@ -55,6 +56,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         evaluation,
         forecast,
         admin_rules,
+        retention,
     ):
         app.include_router(module.router)
     app.state.web_installed = True

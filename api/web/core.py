@@ -183,8 +183,10 @@ def nav(who: Principal | None) -> list[tuple[str, str]]:
     if is_staff(who):
         items.append(("/tasking", "Tasking list"))
     items.append(("/dashboard", "Dashboard"))
+    if who.has("records_officer") or who.is_admin:
+        items.append(("/records/retention", "Retention review"))
     if who.is_admin:
-        items.append(("/admin/rules", "Rules"))
+        items += [("/admin/rules", "Rules"), ("/admin/import", "Import")]
     if who.has("dpo"):
         items.append(("/dpo/subjects", "Subject access"))
     return items

@@ -97,10 +97,11 @@ def _reseal_all(check: Callable[[], Hasher], seal: Callable[[], Hasher]) -> None
 
 
 def _keyed() -> Hasher:
-    from workflow.chain import chain_key, event_hash
+    # The keyed scheme of this revision hashed the payload itself (0011 moved the chain to its digest).
+    from workflow.chain import chain_key, inline_event_hash
 
     key = chain_key()
-    return lambda **fields: event_hash(**fields, key=key)
+    return lambda **fields: inline_event_hash(**fields, key=key)
 
 
 def _unkeyed() -> Hasher:

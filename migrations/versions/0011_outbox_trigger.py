@@ -4,6 +4,9 @@ Every event must reach the outbox in its own transaction (the transactional outb
 lost). A trigger on the event table does that inside the INSERT, so no path that appends an event can
 forget it, and the write path sends one statement fewer per transition (bench/lifecycle.py).
 
+Imported events (`sctac import`: a legacy case's history at its own dates) are history, not news: they
+get no outbox row, so no person or webhook subscription is told of years-old moves.
+
 SQLite drops a table's triggers when a later migration rebuilds the table (batch mode): a migration that
 rebuilds case_event must create this trigger again (tests/notifications/test_outbox.py would fail).
 
@@ -23,6 +26,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 SQLITE = """
 CREATE TRIGGER case_event_outbox AFTER INSERT ON case_event
+WHEN NEW."trigger" <> 'imported'
 BEGIN
     INSERT INTO event_outbox (event_id, case_id, created_at) VALUES (NEW.id, NEW.case_id, NEW.created_at);
 END
@@ -38,7 +42,7 @@ $$
 """,
     """
 CREATE TRIGGER case_event_outbox AFTER INSERT ON case_event
-FOR EACH ROW EXECUTE FUNCTION case_event_outbox()
+FOR EACH ROW WHEN (NEW."trigger" <> 'imported') EXECUTE FUNCTION case_event_outbox()
 """,
 )
 

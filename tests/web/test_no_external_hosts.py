@@ -84,6 +84,8 @@ def test_no_page_references_an_external_host(engine: Engine) -> None:
         ("sup.centre", "/tasking"),
         ("sup.centre", "/dashboard"),
         ("admin", "/admin/rules"),
+        ("admin", "/admin/import"),
+        ("admin", "/records/retention"),
         ("sup.centre", "/reports/evaluation"),
         ("req.ne", "/requests/new"),
         ("req.ne", "/requests"),

@@ -36,6 +36,8 @@ PAGES = [
     "/dashboard",
     "/admin/rules",
     "/reports/evaluation",
+    "/admin/import",
+    "/records/retention",
 ]
 
 

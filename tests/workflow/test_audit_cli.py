@@ -40,8 +40,9 @@ def test_audit_names_an_altered_event(engine: Engine, session: Session) -> None:
     bad = run(engine, "audit", "verify")
     assert bad.returncode == 1
     assert (
-        f"BROKEN {victim.reference} event 3 (row id {row_id}): contents do not match its hash (row altered)"
-        in bad.stderr
+        # The chain seals the reason and payload by their digest (so a redaction can keep its place).
+        f"BROKEN {victim.reference} event 3 (row id {row_id}): reason or payload does not match its sealed"
+        " digest (row altered)" in bad.stderr
     )
     assert "audit failed: 1 broken chain(s)" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from tests.factories import case_in, unchecked
 from tests.workflow.test_audit_cli import run
 from workflow import audit, checkpoints, service
-from workflow.chain import ChainKey, event_hash, unkeyed_event_hash
+from workflow.chain import ChainKey, event_hash, payload_digest, unkeyed_event_hash
 from workflow.tables import CASE, EVENT, OUTBOX
 
 Hasher = Callable[..., str]
@@ -33,7 +33,12 @@ def rechain(conn: Connection, case_id: int, *, from_seq: int, hasher: Hasher) ->
             for k in ("case_id", "seq", "trigger", "from_state", "to_state", "actor", "reason", "payload")
         }
         digest = hasher(**fields, created_at=ev.created_at, prev_hash=prev)
-        conn.execute(update(EVENT).where(EVENT.c.id == ev.id).values(prev_hash=prev, hash=digest))
+        # The payload's digest column too, as a tamperer who read workflow/chain.py would.
+        conn.execute(
+            update(EVENT)
+            .where(EVENT.c.id == ev.id)
+            .values(prev_hash=prev, hash=digest, payload_digest=payload_digest(ev.payload, reason=ev.reason))
+        )
         prev = digest
     conn.execute(update(CASE).where(CASE.c.id == case_id).values(last_event_hash=prev))
 

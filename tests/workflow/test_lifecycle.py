@@ -38,6 +38,12 @@ LEGAL = [
     ("reviewed", "reassess", "assessed"),
     ("reviewed", "close", "closed"),
     ("reviewed", "rescore", "reviewed"),
+    # Retention review of ended cases (issue 14): internal, by the records officer.
+    *(
+        (ended, decision, ended)
+        for ended in ("closed", "rejected", "withdrawn")
+        for decision in ("retain", "dispose")
+    ),
 ]
 STATES = ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed", "rejected", "withdrawn")
 # Case log notes and attachments (issue 14) are recorded in every state, closed cases included. An
@@ -60,6 +66,8 @@ PEOPLES_TRIGGERS = (
     "information_received",
     "note",
     "attach",
+    "retain",
+    "dispose",
 )
 ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in DEFINED}]
 

@@ -10,6 +10,7 @@ from workflow.models.cases import Assessment, Case, CaseEvent, Decision
 from workflow.models.records import SubjectAccess, SubjectKey, SubjectToken
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
+from workflow.models.retention import ImportedRow, RetentionDecision
 from workflow.models.rulesets import RulesetVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
 from workflow.models.workers import WorkerHeartbeat
@@ -26,7 +27,9 @@ __all__ = [
     "EventOutbox",
     "Hub",
     "IdempotencyRecord",
+    "ImportedRow",
     "Refusal",
+    "RetentionDecision",
     "RulesetVersion",
     "SignInAttempt",
     "SubjectAccess",

@@ -72,6 +72,11 @@ class Case(SQLModel, table=True):
     # `sctac audit verify` checks these against the events themselves.
     event_seq: int = 0
     last_event_hash: str = Field(default="", max_length=64)
+    # Retention (rules/default/retention.yaml): the group a case fell into when it ended, and when the
+    # records officer must next review it (set when it ends; moved by a "retain" decision).
+    retention_group: str | None = Field(default=None, max_length=64)
+    retention_review_at: datetime | None = utc_optional(index=True)
+    disposed_at: datetime | None = utc_optional()
 
 
 class CaseEvent(SQLModel, table=True):
@@ -104,6 +109,9 @@ class CaseEvent(SQLModel, table=True):
     actor: str = Field(max_length=64)
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # SHA-256 of the payload as written (workflow/chain.py): the hash covers this, not the payload, so a
+    # redaction keeps the event's place and hash and the audit tells it from an alteration.
+    payload_digest: str | None = Field(default=None, max_length=64)
     created_at: datetime = utc_timestamp(index=True)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

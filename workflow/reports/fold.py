@@ -18,6 +18,7 @@ from typing import Any
 from workflow import triggers
 from workflow.clocks import SLA_STAGES
 from workflow.lifecycle import ROUTABLE, TERMINAL, LiveTuple, State
+from workflow.states import IMPORTED
 
 UNSCORED = "unscored"
 STAGES = tuple(s.value for s in State if s not in TERMINAL)
@@ -179,7 +180,7 @@ class Fold:
                 last_at = at
             inside = start <= at < end
             week = (at.toordinal() - 1) // 7  # _week, inlined
-            if trigger == "submit":
+            if frm is None and (trigger == "submit" or trigger == IMPORTED):  # a case begins
                 self.opened[week] += 1
                 state, entered = _SUBMITTED, at
                 if inside:
@@ -193,11 +194,12 @@ class Fold:
                 review_days = row[_REVIEW_DAYS]
             if row[_BAND] is not None:  # an assessment
                 before, band = band, row[_BAND]
-                latest = (float(row[_HARM]), float(row[_LIKELIHOOD]))
+                if row[_HARM] is not None and row[_LIKELIHOOD] is not None:  # imported ones may lack them
+                    latest = (float(row[_HARM]), float(row[_LIKELIHOOD]))
                 if inside:
                     assessed_in_period = True
                     self._assessed(before, row, week)
-            if trigger == "task":
+            if trigger == "task" or (trigger == IMPORTED and to == "tasked"):
                 owner = row[_OWNER]
             if frm is not None and frm != to:
                 if inside and entered is not None:  # a stage ended in the period
@@ -223,7 +225,7 @@ class Fold:
                     self._reviewed(row, at, band, cycle_start, review_days)
                 strands.update(self.lists(row[_STRANDS]))
                 cycle_start = None
-            elif trigger == "close":
+            elif trigger == "close" or (trigger == IMPORTED and to == "closed"):
                 if inside:
                     self._closed(row, strands)
             elif trigger == "sla_breached":
