@@ -23,6 +23,7 @@ from workflow.models import (
     IdempotencyRecord,
     Refusal,
     RulesetVersion,
+    StrategyVersion,
     Timer,
     Unit,
     User,
@@ -46,6 +47,7 @@ UNIT = table_of(Unit)
 HUB = table_of(Hub)
 USER = table_of(User)
 VERSION = table_of(RulesetVersion)
+STRATEGY = table_of(StrategyVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)

@@ -10,6 +10,7 @@ from workflow.models.cases import Assessment, Case, CaseEvent, Decision
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
 from workflow.models.rulesets import RulesetVersion
+from workflow.models.strategy import StrategyVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Refusal",
     "RulesetVersion",
     "SignInAttempt",
+    "StrategyVersion",
     "Timer",
     "Unit",
     "User",
