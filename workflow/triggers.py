@@ -164,6 +164,7 @@ SPECS: tuple[TriggerSpec, ...] = (
         dest=State.PRIORITISED,
         grants=(_SUPERVISOR,),
         page=Page("Prioritise", ("reason",), confirm="{reference} prioritised."),
+        effect=effects.rank,
         counted=True,
     ),
     TriggerSpec(
