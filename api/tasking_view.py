@@ -52,7 +52,8 @@ def case_json(c: AgendaCase) -> dict[str, Any]:
         "flags": c.flags,
         "priority": c.priority.total,
         "reason": c.priority.reason,
-        "parts": {p.name: {"points": p.points, "weight": p.weight, "why": p.why} for p in c.priority.parts},
+        # Each part's points (its weight is the strategy's, given once above the hubs).
+        "parts": {p.name: p.points for p in c.priority.parts},
     }
 
 

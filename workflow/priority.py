@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import rules
 from rules import Strategy
@@ -24,10 +24,19 @@ _BAND_SHARE = {"P1": 1.0, "P2": 0.75, "P3": 0.5, "P4": 0.25}
 SEPARATOR = " · "
 
 
-@dataclass(frozen=True)
-class Part:
+class _Gets(Protocol):
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
+# A case as the priority reads it: a mapping of its columns, or a row object with the same `get`.
+Columns = Mapping[Any, Any] | _Gets
+
+
+class Part(NamedTuple):
+    """One named part of a priority (a tuple: ten thousand cases weigh seven each in one request)."""
+
     name: str  # one of rules.PARTS
-    points: float  # what it gave: share times weight
+    points: float  # what it gave: its share times its weight, to 2 places
     weight: float  # the most it could give (from the strategy file)
     why: str  # what earned it, as staff say it ("" when it gave nothing)
 
@@ -35,15 +44,22 @@ class Part:
         return {"name": self.name, "points": self.points, "weight": self.weight, "why": self.why}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Priority:
     total: float
-    parts: tuple[Part, ...]
+    points: tuple[float, ...]  # what each part gave, in rules.PARTS order
+    whys: tuple[str, ...]  # what earned each ("" where it gave nothing)
+    weights: tuple[float, ...]  # the most each could give (the strategy's, shared by every case)
     reason: str
     strategy: str  # the strategy version that weighed it
 
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        # Made when asked: the list weighs every awaiting case, and shows the parts of a few.
+        return tuple(map(Part, rules.PARTS, self.points, self.weights, self.whys))
+
     def as_dict(self) -> dict[str, Any]:
-        """As recorded on an event and served by the API."""
+        """As recorded on an event."""
         return {
             "total": self.total,
             "reason": self.reason,
@@ -61,100 +77,127 @@ def _days(seconds: float) -> str:
 
 
 class Ranker:
-    """A strategy made ready to weigh many cases (keyword patterns compiled once)."""
+    """A strategy made ready to weigh many cases (keyword patterns compiled, labels made, once)."""
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
-        self.w = dict(strategy.weights)
-        self.by_theme = strategy.by_theme
+        self.version = strategy.version
+        w = strategy.weights
+        self.w_band, self.w_risk, self.w_priority = w["band"], w["risk"], w["priority"]
+        self.w_requirement, self.w_local = w["requirement"], w["local"]
+        self.w_urgency, self.w_age = w["urgency"], w["age"]
+        self.weights = tuple(w[p] for p in rules.PARTS)
+        self.band_points = {band: share * w["band"] for band, share in _BAND_SHARE.items()}
+        # theme -> (rank, points, why)
+        self.themes = {
+            p.theme: (
+                p.rank,
+                round(p.weight * w["priority"], 2),
+                f"Control Strategy priority {p.rank}: {p.label}",
+            )
+            for p in strategy.priorities
+        }
         self.requirements = [
-            (req, set(req.themes), _words(req.keywords) if req.keywords else None)
+            (req.id, frozenset(req.themes), _words(req.keywords) if req.keywords else None)
             for req in strategy.requirements
         ]
-        self.local = {unit: (lp, set(lp.themes)) for unit, lp in strategy.local_priorities.items()}
+        self.local = {unit: frozenset(lp.themes) for unit, lp in strategy.local_priorities.items()}
+        self.horizon = strategy.urgency_horizon_days * DAY
+        self.full_age = strategy.age_full_days * DAY
 
-    def weigh(self, case: Mapping[Any, Any], now: datetime) -> Priority:
+    def weigh(self, case: Columns, now: datetime) -> Priority:
         """The priority of one case; `case` holds band, risk, themes, tags, title, target_name,
         requesting_unit, sla_due_at, sla_breached and created_at (absent ones count as nothing)."""
-        w = self.w
-        parts: list[Part] = []
-        said: list[str] = []
-
         band = case.get("band")
-        share = _BAND_SHARE.get(band or "", 0.0)
-        parts.append(Part("band", share * w["band"], w["band"], band or ""))
-        said.append(band or "not scored")
+        said = [band or "not scored"]
+        points = [round(self.band_points.get(band or "", 0.0), 2)]
+        whys = [band or ""]
 
         risk = case.get("risk")
-        risk_share = min(max(float(risk), 0.0), 100.0) / 100.0 if risk is not None else 0.0
-        risk_text = f"risk {risk:g}" if risk is not None else ""
-        parts.append(Part("risk", risk_share * w["risk"], w["risk"], risk_text))
-        if risk_text:
-            said.append(risk_text)
+        if risk is not None:
+            why = f"risk {risk:g}"
+            points.append(round(min(max(float(risk), 0.0), 100.0) / 100.0 * self.w_risk, 2))
+            whys.append(why)
+            said.append(why)
+        else:
+            points.append(0.0)
+            whys.append("")
 
-        themes = list(case.get("themes") or ())
+        themes = case.get("themes") or ()
         best = None
         for theme in themes:
-            found = self.by_theme.get(theme)
-            if found is not None and (best is None or found.rank < best.rank):
+            found = self.themes.get(theme)
+            if found is not None and (best is None or found[0] < best[0]):
                 best = found
         if best is not None:
-            why = f"Control Strategy priority {best.rank}: {best.label}"
-            parts.append(Part("priority", best.weight * w["priority"], w["priority"], why))
-            said.append(why)
+            points.append(best[1])
+            whys.append(best[2])
+            said.append(best[2])
         else:
-            parts.append(Part("priority", 0.0, w["priority"], ""))
+            points.append(0.0)
+            whys.append("")
 
-        text = None
         answered = []
-        theme_set = set(themes)
-        for req, req_themes, pattern in self.requirements:
-            if req_themes & theme_set:
-                answered.append(req.id)
-                continue
-            if pattern is not None:
-                if text is None:
-                    text = _text_of(case)
-                if pattern.search(text):
-                    answered.append(req.id)
+        if self.requirements:
+            text = None
+            for rid, req_themes, pattern in self.requirements:
+                if not req_themes.isdisjoint(themes):
+                    answered.append(rid)
+                elif pattern is not None:
+                    if text is None:
+                        text = _text_of(case)
+                    if pattern.search(text):
+                        answered.append(rid)
         if answered:
             why = f"intelligence requirement {', '.join(answered)}"
-            parts.append(Part("requirement", w["requirement"], w["requirement"], why))
+            points.append(self.w_requirement)
+            whys.append(why)
             said.append(why)
         else:
-            parts.append(Part("requirement", 0.0, w["requirement"], ""))
+            points.append(0.0)
+            whys.append("")
 
-        local = self.local.get(case.get("requesting_unit") or "")
-        hit = [t for t in themes if local is not None and t in local[1]]
-        if local is not None and hit:
-            why = f"local priority of {local[0].unit}: {', '.join(t.replace('_', ' ') for t in hit)}"
-            parts.append(Part("local", w["local"], w["local"], why))
+        unit = case.get("requesting_unit") or ""
+        local = self.local.get(unit)
+        hit = [t for t in themes if t in local] if local is not None else []
+        if hit:
+            why = f"local priority of {unit}: {', '.join(t.replace('_', ' ') for t in hit)}"
+            points.append(self.w_local)
+            whys.append(why)
             said.append(why)
         else:
-            parts.append(Part("local", 0.0, w["local"], ""))
+            points.append(0.0)
+            whys.append("")
 
         due = case.get("sla_due_at")
         if due is not None:
             left = (due - now).total_seconds()
-            horizon = self.strategy.urgency_horizon_days * DAY
-            urgency = 1.0 if left <= 0 or case.get("sla_breached") else max(0.0, 1.0 - left / horizon)
+            urgency = 1.0 if left <= 0 or case.get("sla_breached") else max(0.0, 1.0 - left / self.horizon)
             why = f"overdue by {_days(left)}" if left <= 0 else f"due in {_days(left)}"
-            parts.append(Part("urgency", urgency * w["urgency"], w["urgency"], why))
+            points.append(round(urgency * self.w_urgency, 2))
+            whys.append(why)
             said.append(why)
         else:
-            parts.append(Part("urgency", 0.0, w["urgency"], ""))
+            points.append(0.0)
+            whys.append("")
 
         created = case.get("created_at")
         if created is not None:
             waited = max((now - created).total_seconds(), 0.0)
-            age = min(waited / (self.strategy.age_full_days * DAY), 1.0)
-            parts.append(Part("age", age * w["age"], w["age"], f"waiting {_days(waited)}"))
+            points.append(round(min(waited / self.full_age, 1.0) * self.w_age, 2))
+            whys.append(f"waiting {_days(waited)}")
         else:
-            parts.append(Part("age", 0.0, w["age"], ""))
+            points.append(0.0)
+            whys.append("")
 
-        total = round(sum(p.points for p in parts), 2)
-        rounded = tuple(Part(p.name, round(p.points, 2), p.weight, p.why) for p in parts)
-        return Priority(total, rounded, SEPARATOR.join(said), self.strategy.version)
+        return Priority(
+            round(sum(points), 2),
+            tuple(points),
+            tuple(whys),
+            self.weights,
+            SEPARATOR.join(said),
+            self.version,
+        )
 
 
 def _words(keywords: Iterable[str]) -> re.Pattern[str]:
@@ -162,12 +205,12 @@ def _words(keywords: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternatives})\b")
 
 
-def _text_of(case: Mapping[Any, Any]) -> str:
+def _text_of(case: Columns) -> str:
     tags = " ".join(str(t) for t in case.get("tags") or ())
     return f"{case.get('title') or ''} {case.get('target_name') or ''} {tags}".casefold()
 
 
-def order_key(priority: Priority, case: Mapping[Any, Any]) -> tuple[Any, ...]:
+def order_key(priority: Priority, case: Columns) -> tuple[Any, ...]:
     """Highest priority first; ties by band, then risk, then the oldest, then the id (stable)."""
     band = case.get("band")
     risk = case.get("risk")

@@ -5,16 +5,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from api import tasking_view
 from api.deps import SessionDep, Who
 from api.problems import problem_responses
-from api.views import Json
 from workflow import strategies
 from workflow.reads import tasking as reads_tasking
 
 router = APIRouter(prefix="/api/v1/tasking", tags=["tasking"])
+
+
+class FastJson(Response):
+    """JSON written by orjson: every awaiting case, ten thousand of them, is 6 MB that the standard
+    library takes 180 ms to write and orjson a tenth of that. Times as ISO 8601 UTC with Z, as `Json`."""
+
+    media_type = "application/json"
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
 @router.get(
@@ -27,8 +38,8 @@ def tasking_list(
     who: Who,
     hub: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
     per_hub: Annotated[int | None, Query(ge=1, le=100_000, description="at most this many per hub")] = None,
-) -> Json:
+) -> FastJson:
     reads_tasking.require_staff(who)
     strategy = strategies.active_strategy(session)
     hubs = reads_tasking.agenda(session, who=who, per_hub=per_hub, hub=hub, strategy=strategy)
-    return Json(tasking_view.listing_json(hubs, strategy))
+    return FastJson(tasking_view.listing_json(hubs, strategy))
