@@ -21,6 +21,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         return
     from api.web import (
         admin_rules,
+        admin_strategy,
         auth,
         case_exports,
         cases,
@@ -54,6 +55,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         dashboard,
         evaluation,
         admin_rules,
+        admin_strategy,
     ):
         app.include_router(module.router)
     app.state.web_installed = True

@@ -170,3 +170,28 @@ def test_the_priority_is_recorded_on_the_prioritise_and_task_events(engine: Engi
         assert [p["name"] for p in recorded["parts"]] == list(rules_pkg.PARTS)
         assert "Control Strategy priority 2: Knife crime" in recorded["reason"]
         assert recorded["total"] == round(sum(p["points"] for p in recorded["parts"]), 2)
+
+
+def test_the_admin_page_previews_then_publishes_and_names_errors(engine: Engine, tmp_path: Path) -> None:
+    add_cast(engine)
+    made = _cases(engine)
+    v = visitor(engine, "admin")
+    page = v.get("/admin/strategy").text
+    assert "Control Strategy 2026/27 (placeholder)" in page
+    candidate = _candidate(tmp_path).read_text(encoding="utf-8")
+    checked = v.post("/admin/strategy", {"text": candidate, "action": "check"})
+    assert checked.status_code == 200
+    summary = re.search(r'<p id="preview-summary">(.*?)</p>', checked.text, re.S)
+    assert summary and "this strategy would move" in summary.group(1)
+    fraud = next(r for r, t in made.items() if t == "fraud")
+    assert fraud in checked.text and "East hub" in checked.text
+    with Session(engine) as s:
+        assert strategies.active_strategy(s).version == rules_pkg.load_strategy(SHIPPED).version
+    bad = v.post("/admin/strategy", {"text": candidate.replace("weights:", "weight:"), "action": "check"})
+    assert bad.status_code == 422
+    assert re.search(r"<code>strategy\.yaml:\d+:1: weight: unknown field", bad.text), bad.text
+    done = v.post("/admin/strategy", {"text": candidate, "action": "publish", "note": "fraud first"})
+    assert done.status_code == 200 and "Published <strong>cs-" in done.text
+    with Session(engine) as s:
+        assert made[_east(s)[0]] == "fraud"
+    assert visitor(engine, "sup.centre").get("/admin/strategy").status_code == 403
