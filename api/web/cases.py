@@ -151,6 +151,8 @@ def case_list(request: Request, session: SessionDep, who: WebUser) -> Response:
         "rows": [],
         "next_url": None,
         "first_url": None,
+        "export_csv": None,
+        "export_xlsx": None,
     }
     if messages:  # a search that cannot be run as asked shows no cases rather than the wrong ones
         return render(request, "cases.html", context, status=422)
