@@ -184,7 +184,7 @@ def rank(a: Acting) -> None:
     """Record on the event the case's tasking priority under the strategy in force when it was decided
     (total, each part with its weight, the reason line and the strategy version): why it ranked where
     it did stays in the history after the strategy changes."""
-    ranker = Ranker(strategies.active_strategy(a.session))
+    ranker = Ranker(strategies.active_strategy(a.session, book=a.rules))
     a.change.payload["priority"] = ranker.weigh(a.row, a.at).as_dict()
 
 

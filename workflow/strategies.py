@@ -21,7 +21,7 @@ import rules
 from workflow.db import utcnow
 from workflow.errors import ConfigError, NotFound, StrategyInvalid
 from workflow.models import StrategyVersion
-from workflow.rulebook import active_rulebook
+from workflow.rulebook import Rulebook, active_rulebook
 from workflow.settings import get_settings
 from workflow.tables import STRATEGY
 
@@ -41,8 +41,8 @@ def configured_path() -> Path:
     return SHIPPED
 
 
-def _vocab(session: Session) -> tuple[dict[str, str], list[str]]:
-    ruleset = active_rulebook(session).ruleset
+def _vocab(session: Session, book: Rulebook | None = None) -> tuple[dict[str, str], list[str]]:
+    ruleset = (book or active_rulebook(session)).ruleset
     themes = {code: term.label for code, term in ruleset.themes.items()}
     return themes, [code for code, unit in ruleset.units.items() if unit.kind == "bcu"]
 
@@ -60,11 +60,13 @@ def candidate(session: Session, *, path: Path) -> rules.Strategy:
     return result.strategy
 
 
-def active_strategy(session: Session) -> rules.Strategy:
-    """The strategy the tasking list ranks by now (cached per version and ruleset)."""
+def active_strategy(session: Session, *, book: Rulebook | None = None) -> rules.Strategy:
+    """The strategy the tasking list ranks by now (cached per version and ruleset), checked against
+    `book`, the active rulebook (read here unless the caller holds it already)."""
     found = session.connection().execute(_ACTIVE).first()
-    themes, units = _vocab(session)
-    ruleset = active_rulebook(session).ruleset.version
+    book = book or active_rulebook(session)
+    themes, units = _vocab(session, book)
+    ruleset = book.ruleset.version
     if found is not None:
         key = (found.version, ruleset)
         with _lock:
