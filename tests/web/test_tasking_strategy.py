@@ -101,8 +101,7 @@ def test_a_strategy_with_errors_is_refused_with_file_line_and_column(engine: Eng
 def _page_ranking(html: str) -> list[tuple[str, str]]:
     section = html.split('id="hub-EAST"')[1].split("</section>")[0]
     rows = re.findall(
-        r'<a href="/cases/\d+">([^<]+)</a></td>.*?'
-        r'<td data-label="Why it ranks here" class="rank-reason">([^<]*)</td>',
+        r'<a href="/cases/\d+">([^<]+)</a></td>.*?<span class="rank-reason">([^<]*)</span>',
         section,
         re.S,
     )
