@@ -22,6 +22,7 @@ from rules import Strategy
 DAY = 86400.0
 _BAND_SHARE = {"P1": 1.0, "P2": 0.75, "P3": 0.5, "P4": 0.25}
 SEPARATOR = " · "
+NOTHING = (0.0, "")  # a part that gave nothing, and has nothing to say
 
 
 class _Gets(Protocol):
@@ -109,95 +110,71 @@ class Ranker:
         """The priority of one case; `case` holds band, risk, themes, tags, title, target_name,
         requesting_unit, sla_due_at, sla_breached and created_at (absent ones count as nothing)."""
         band = case.get("band")
-        said = [band or "not scored"]
-        points = [round(self.band_points.get(band or "", 0.0), 2)]
-        whys = [band or ""]
-
-        risk = case.get("risk")
-        if risk is not None:
-            why = f"risk {risk:g}"
-            points.append(round(min(max(float(risk), 0.0), 100.0) / 100.0 * self.w_risk, 2))
-            whys.append(why)
-            said.append(why)
-        else:
-            points.append(0.0)
-            whys.append("")
-
         themes = case.get("themes") or ()
+        earned = (  # (points, why) of each part, in rules.PARTS order
+            (round(self.band_points.get(band or "", 0.0), 2), band or ""),
+            self._risk(case.get("risk")),
+            self._priority(themes),
+            self._requirement(case, themes),
+            self._local(case.get("requesting_unit") or "", themes),
+            self._urgency(case.get("sla_due_at"), bool(case.get("sla_breached")), now),
+            self._age(case.get("created_at"), now),
+        )
+        points = tuple(p for p, _ in earned)
+        # The reason line: the band always, then each part between it and the age that has something
+        # to say (the age is in every row's own column, so it is not repeated there).
+        said = [band or "not scored", *(why for _, why in earned[1:-1] if why)]
+        whys = tuple(why for _, why in earned)
+        return Priority(round(sum(points), 2), points, whys, self.weights, SEPARATOR.join(said), self.version)
+
+    def _risk(self, risk: float | None) -> tuple[float, str]:
+        if risk is None:
+            return NOTHING
+        return round(min(max(float(risk), 0.0), 100.0) / 100.0 * self.w_risk, 2), f"risk {risk:g}"
+
+    def _priority(self, themes: Iterable[str]) -> tuple[float, str]:
         best = None
         for theme in themes:
             found = self.themes.get(theme)
             if found is not None and (best is None or found[0] < best[0]):
                 best = found
-        if best is not None:
-            points.append(best[1])
-            whys.append(best[2])
-            said.append(best[2])
-        else:
-            points.append(0.0)
-            whys.append("")
+        return (best[1], best[2]) if best is not None else NOTHING
 
+    def _requirement(self, case: Columns, themes: Iterable[str]) -> tuple[float, str]:
         answered = []
-        if self.requirements:
-            text = None
-            for rid, req_themes, pattern in self.requirements:
-                if not req_themes.isdisjoint(themes):
+        text = None
+        for rid, req_themes, pattern in self.requirements:
+            if not req_themes.isdisjoint(themes):
+                answered.append(rid)
+            elif pattern is not None:
+                if text is None:
+                    text = _text_of(case)
+                if pattern.search(text):
                     answered.append(rid)
-                elif pattern is not None:
-                    if text is None:
-                        text = _text_of(case)
-                    if pattern.search(text):
-                        answered.append(rid)
-        if answered:
-            why = f"intelligence requirement {', '.join(answered)}"
-            points.append(self.w_requirement)
-            whys.append(why)
-            said.append(why)
-        else:
-            points.append(0.0)
-            whys.append("")
+        if not answered:
+            return NOTHING
+        return self.w_requirement, f"intelligence requirement {', '.join(answered)}"
 
-        unit = case.get("requesting_unit") or ""
+    def _local(self, unit: str, themes: Iterable[str]) -> tuple[float, str]:
         local = self.local.get(unit)
         hit = [t for t in themes if t in local] if local is not None else []
-        if hit:
-            why = f"local priority of {unit}: {', '.join(t.replace('_', ' ') for t in hit)}"
-            points.append(self.w_local)
-            whys.append(why)
-            said.append(why)
-        else:
-            points.append(0.0)
-            whys.append("")
+        if not hit:
+            return NOTHING
+        return self.w_local, f"local priority of {unit}: {', '.join(t.replace('_', ' ') for t in hit)}"
 
-        due = case.get("sla_due_at")
-        if due is not None:
-            left = (due - now).total_seconds()
-            urgency = 1.0 if left <= 0 or case.get("sla_breached") else max(0.0, 1.0 - left / self.horizon)
-            why = f"overdue by {_days(left)}" if left <= 0 else f"due in {_days(left)}"
-            points.append(round(urgency * self.w_urgency, 2))
-            whys.append(why)
-            said.append(why)
-        else:
-            points.append(0.0)
-            whys.append("")
+    def _urgency(self, due: datetime | None, breached: bool, now: datetime) -> tuple[float, str]:
+        if due is None:
+            return NOTHING
+        left = (due - now).total_seconds()
+        urgency = 1.0 if left <= 0 or breached else max(0.0, 1.0 - left / self.horizon)
+        why = f"overdue by {_days(left)}" if left <= 0 else f"due in {_days(left)}"
+        return round(urgency * self.w_urgency, 2), why
 
-        created = case.get("created_at")
-        if created is not None:
-            waited = max((now - created).total_seconds(), 0.0)
-            points.append(round(min(waited / self.full_age, 1.0) * self.w_age, 2))
-            whys.append(f"waiting {_days(waited)}")
-        else:
-            points.append(0.0)
-            whys.append("")
-
-        return Priority(
-            round(sum(points), 2),
-            tuple(points),
-            tuple(whys),
-            self.weights,
-            SEPARATOR.join(said),
-            self.version,
-        )
+    def _age(self, created: datetime | None, now: datetime) -> tuple[float, str]:
+        if created is None:
+            return NOTHING
+        waited = max((now - created).total_seconds(), 0.0)
+        return round(min(waited / self.full_age, 1.0) * self.w_age, 2), f"waiting {_days(waited)}"
 
 
 def _words(keywords: Iterable[str]) -> re.Pattern[str]:
