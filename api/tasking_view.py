@@ -53,7 +53,7 @@ def case_json(c: AgendaCase) -> dict[str, Any]:
         "priority": c.priority.total,
         "reason": c.priority.reason,
         # Each part's points (its weight is the strategy's, given once above the hubs).
-        "parts": {p.name: p.points for p in c.priority.parts},
+        "parts": dict(zip(rules.PARTS, c.priority.points, strict=True)),
     }
 
 
@@ -90,5 +90,5 @@ def table(hubs: list[HubAgenda], strategy: rules.Strategy) -> tuple[list[str], l
                 "priority": c.priority.total,
                 "reason": c.priority.reason,
             }
-            out.append([values[k] for k, _ in COLUMNS] + [p.points for p in c.priority.parts])
+            out.append([values[k] for k, _ in COLUMNS] + list(c.priority.points))
     return headers, out

@@ -154,11 +154,11 @@ def ranked(
     under `strategy` (the active one unless given) at `now`."""
     ranker = Ranker(strategy or strategies.active_strategy(session))
     at = now or utcnow()
-    rows = session.execute(
-        select(*_COLUMNS).where(CASE.c.state.in_(AGENDA), CASE.c.hub.in_(hubs), access.visible(who))
-    ).all()
     by_hub: dict[str, list[AgendaCase]] = {}
     with _no_cycle_collection():
+        rows = session.execute(
+            select(*_COLUMNS).where(CASE.c.state.in_(AGENDA), CASE.c.hub.in_(hubs), access.visible(who))
+        ).all()
         for row in rows:
             case = AgendaCase(*row)
             case.priority = ranker.weigh(case, at)
@@ -172,9 +172,9 @@ def ranked(
 
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Weighing 10,000 cases makes some 60,000 small objects, none in a cycle; the cyclic collector
-    would scan the growing heap again and again meanwhile (40% of the list's time, measured with
-    bench/tasking_list.py). Paused for the loop only, and left as it was found."""
+    """Reading and weighing 10,000 cases makes some 100,000 small objects, none in a cycle; the cyclic
+    collector would scan the growing heap again and again meanwhile (40% of the list's time, measured
+    with bench/tasking_list.py). Paused for the read and the loop only, and left as it was found."""
     was = gc.isenabled()
     gc.disable()
     try:
