@@ -131,7 +131,9 @@ def tasking_xlsx(session: SessionDep, who: WebUser) -> Response:
     """Every open case of the list as a spreadsheet, in rank order with its reason and parts."""
     hubs, strategy = _every_open_case(session, who)
     headers, rows = tasking_view.table(hubs, strategy)
-    body = exports.xlsx_bytes([("Tasking list", headers, rows)])
+    weights = [(rules.PART_LABELS[p], strategy.weights[p]) for p in rules.PARTS]
+    about = [("Strategy", strategy.name), ("Version", strategy.version), *weights]
+    body = exports.xlsx_bytes([("Tasking list", headers, rows), ("Strategy", ("What", "Value"), about)])
     name = f"tasking-list-{utcnow():%Y-%m-%d}.xlsx"
     return Response(body, media_type=exports.XLSX_TYPE, headers=exports.attachment(name))
 

@@ -59,6 +59,10 @@ def test_the_spreadsheet_and_the_pack_hold_every_open_case(engine: Engine) -> No
     title = next(r[col["Title"]] for r in rows[1:] if r[col["Reference"]] == hostile)
     assert title == "'" + HOSTILE + " \u27e8U+202E\u27e9x", "a formula is stored as text, not run"
     assert not any(isinstance(v, str) and RLO in v for r in rows for v in r)
+    about = dict(
+        load_workbook(io.BytesIO(got.content), read_only=True)["Strategy"].iter_rows(values_only=True)
+    )
+    assert about["Version"].startswith("cs-") and about["MoRiLE band"] == 30  # the shipped weight
 
     pdf = v.get("/tasking/pack.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
