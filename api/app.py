@@ -27,7 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import logs, metrics, problems, web
 from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
-from api.routes import admin, auth, cases, escalations, records, reports
+from api.routes import admin, auth, cases, escalations, records, reports, tasking
 from api.throttle import SignInThrottle
 from workflow import principals
 from workflow.accounts import TOKEN_TTL
@@ -149,6 +149,7 @@ def create_app(
     app.include_router(reports.router)
     for router in (records.router, records.search_router, records.dpo_router, records.admin_router):
         app.include_router(router)
+    app.include_router(tasking.router)
     web.install(app)
     _install_docs(app)
 

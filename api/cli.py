@@ -11,6 +11,7 @@ import typer
 from sqlmodel import Session
 
 from api import cli_audit, cli_db, cli_demo, cli_forecast, cli_import, cli_notes, cli_worker
+from api.cli_strategy import strategy_app
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import lifecycle, localtime, queries, refusals, service
@@ -28,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(rules_app, name="rules")
 app.add_typer(user_app, name="user")
 app.add_typer(cli_notes.records_app, name="records")
+app.add_typer(strategy_app, name="strategy")
 app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 app.command("forecast")(cli_forecast.forecast_command)

@@ -12,7 +12,7 @@ from rules.errors import (
     ScoreInputError,
 )
 from rules.facts import FACTS
-from rules.loader import load_ruleset
+from rules.loader import STRATEGY_FILES, load_ruleset
 from rules.model import (
     Duration,
     EscalationLevel,
@@ -27,6 +27,18 @@ from rules.model import (
 )
 from rules.morile import Matrix, Score, default_matrix, load_matrix, score
 from rules.preview import CaseChange, Preview, Standing, compare, preview
+from rules.strategy import (
+    PART_LABELS,
+    PARTS,
+    LocalPriority,
+    Requirement,
+    Strategy,
+    StrategyCheck,
+    StrategyPriority,
+    check_strategy,
+    load_strategy,
+    parse_strategy,
+)
 from rules.vocab import BANDS, band_rank, is_downgrade
 
 DEFAULT_RULESET_PATH = __import__("pathlib").Path(__file__).parent / "default"
@@ -36,6 +48,9 @@ __all__ = [
     "BANDS",
     "DEFAULT_RULESET_PATH",
     "FACTS",
+    "PARTS",
+    "PART_LABELS",
+    "STRATEGY_FILES",
     "BackendUnavailable",
     "CaseChange",
     "CheckResult",
@@ -48,10 +63,12 @@ __all__ = [
     "Fired",
     "Hub",
     "LadderStep",
+    "LocalPriority",
     "Matrix",
     "OnScoring",
     "Policy",
     "Preview",
+    "Requirement",
     "Route",
     "Rule",
     "RuleEngineError",
@@ -63,11 +80,15 @@ __all__ = [
     "ScoreInputError",
     "SnoozeLimit",
     "Standing",
+    "Strategy",
+    "StrategyCheck",
+    "StrategyPriority",
     "Term",
     "Unit",
     "band_rank",
     "check",
     "check_matrix",
+    "check_strategy",
     "compare",
     "compile_rules",
     "default_matrix",
@@ -76,6 +97,8 @@ __all__ = [
     "is_matrix_file",
     "load_matrix",
     "load_ruleset",
+    "load_strategy",
+    "parse_strategy",
     "preview",
     "score",
 ]

@@ -75,9 +75,18 @@ def looks_like_matrix(doc: Any) -> bool:
     return bool(keys & _MATRIX_FIELDS) and not keys & set(SECTIONS)
 
 
+# The Control Strategy lives beside the rules but is checked, versioned and published on its own
+# (rules/strategy.py): a strategy change never changes the ruleset's version.
+STRATEGY_FILES = ("strategy.yaml", "strategy.yml")
+
+
 def ruleset_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        return sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.is_file() and p.name not in STRATEGY_FILES
+        )
     return [path]
 
 

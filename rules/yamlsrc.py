@@ -71,6 +71,10 @@ class Reader:
         except (OSError, UnicodeDecodeError) as exc:
             self.error((1, 1), "", f"cannot read file: {exc.__class__.__name__}")
             return None
+        return self.parse(text)
+
+    def parse(self, text: str) -> Any:
+        """Parse text held elsewhere (a published version); on a syntax error record it, return None."""
         yaml = YAML(typ="rt")
         try:
             return yaml.load(text)

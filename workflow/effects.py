@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from workflow import clocks, ladders, redaction, retention
+from workflow import clocks, ladders, redaction, retention, strategies
 from workflow import rulebook as rb
 from workflow.calendar import calendar_for
 from workflow.change import AfterEvent, CaseRecord, Change
 from workflow.errors import FieldProblem, InvalidInput
 from workflow.prepared import Prepared
 from workflow.principals import Principal
+from workflow.priority import Ranker
 from workflow.schemas import TransitionInput
 from workflow.states import ROUTABLE, TERMINAL
 from workflow.tables import ASSESSMENT, DECISION, HUB, UNIT, USER
@@ -183,8 +184,17 @@ def score(a: Acting) -> None:
             change.after.append(raised.write)
 
 
+def rank(a: Acting) -> None:
+    """Record on the event the case's tasking priority under the strategy in force when it was decided
+    (total, each part with its weight, the reason line and the strategy version): why it ranked where
+    it did stays in the history after the strategy changes."""
+    ranker = Ranker(strategies.active_strategy(a.session, book=a.rules))
+    a.change.payload["priority"] = ranker.weigh(a.row, a.at).as_dict()
+
+
 def task(a: Acting) -> None:
-    """The tasking decision: hub (the routed one unless chosen), owner and team."""
+    """The tasking decision: hub (the routed one unless chosen), owner and team, and the priority it was
+    tasked at."""
     problems: list[FieldProblem] = []
     hub_code = a.inp.hub or a.row.hub
     found = a.session.connection().execute(_ACTIVE_HUB_AND_USER, {"p_code": hub_code, "p_name": a.inp.owner})
@@ -197,6 +207,7 @@ def task(a: Acting) -> None:
         raise InvalidInput(problems)
     team = a.inp.team if a.inp.team is not None else a.row.team
     a.change.changes.update(hub=hub_code, owner=a.inp.owner, team=team)
+    rank(a)
 
 
 def review(a: Acting) -> None:

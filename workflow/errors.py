@@ -280,6 +280,14 @@ class ImportRejected(FileProblems):
     counted = "problem(s); nothing imported"
 
 
+class StrategyInvalid(RulesInvalid):
+    """A candidate Control Strategy that does not load (`file:line:col: field: message` lines)."""
+
+    kind = "strategy-invalid"
+    title = "Strategy file has errors"
+    page_title = "The strategy file has errors"
+
+
 def problems_of(exc: DomainError) -> list[FieldProblem]:
     """The field problems an error carries (for showing each beside its field)."""
     if isinstance(exc, InvalidInput | GuardFailed):

@@ -51,7 +51,7 @@ def rule_files(path: Path) -> dict[str, str]:
     return {
         p.relative_to(path).as_posix(): p.read_text(encoding="utf-8")
         for p in sorted(path.rglob("*"))
-        if p.suffix in (".yaml", ".yml") and p.is_file()
+        if p.suffix in (".yaml", ".yml") and p.is_file() and p.name not in rules.STRATEGY_FILES
     }
 
 

@@ -25,6 +25,7 @@ from workflow.models import (
     Refusal,
     RetentionDecision,
     RulesetVersion,
+    StrategyVersion,
     SubjectAccess,
     SubjectKey,
     SubjectToken,
@@ -52,6 +53,7 @@ UNIT = table_of(Unit)
 HUB = table_of(Hub)
 USER = table_of(User)
 VERSION = table_of(RulesetVersion)
+STRATEGY = table_of(StrategyVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)

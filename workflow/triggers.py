@@ -180,6 +180,7 @@ SPECS: tuple[TriggerSpec, ...] = (
         page=Page("Prioritise", ("reason", "minutes"), confirm="{reference} prioritised."),
         fields=frozenset({"reason"}) | _EFFORT,
         facts=_EFFORT_FACTS,
+        effect=effects.rank,
         counted=True,
     ),
     TriggerSpec(

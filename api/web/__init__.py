@@ -21,7 +21,9 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         return
     from api.web import (
         admin_rules,
+        admin_strategy,
         auth,
+        case_exports,
         cases,
         dashboard,
         escalations,
@@ -44,9 +46,11 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
     )
     app.state.web_idle_timeout = idle_timeout
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # The exports before the case pages: /cases/export.csv is not the case /cases/{id}.
     for module in (
         auth,
         work,
+        case_exports,
         cases,
         records,
         requests,
@@ -56,6 +60,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         evaluation,
         forecast,
         admin_rules,
+        admin_strategy,
         retention,
     ):
         app.include_router(module.router)

@@ -117,6 +117,10 @@ def _filters(request: Request, session: SessionDep) -> tuple[dict[str, Any], lis
     return filters, messages
 
 
+# The exports (api/web/case_exports.py) read the same filters from the same address.
+filters_of = _filters
+
+
 def _link(filters: dict[str, Any], **more: Any) -> dict[str, Any]:
     """The filters as they appear in the address (`is_open` is `open` there)."""
     shown = {k: v for k, v in filters.items() if k != "is_open"}
@@ -147,6 +151,8 @@ def case_list(request: Request, session: SessionDep, who: WebUser) -> Response:
         "rows": [],
         "next_url": None,
         "first_url": None,
+        "export_csv": None,
+        "export_xlsx": None,
     }
     if messages:  # a search that cannot be run as asked shows no cases rather than the wrong ones
         return render(request, "cases.html", context, status=422)
@@ -162,6 +168,9 @@ def case_list(request: Request, session: SessionDep, who: WebUser) -> Response:
         if page.next_cursor
         else None,
         first_url=with_query("/cases", **_link(filters, sort=sort)) if cursor else None,
+        # Every case of this search, not only this page, with the same filters and sort.
+        export_csv=with_query("/cases/export.csv", **_link(filters, sort=sort)),
+        export_xlsx=with_query("/cases/export.xlsx", **_link(filters, sort=sort)),
     )
     return render(
         request, "cases.html", context, marking=highest_marking([r.case.protective_marking for r in shown])

@@ -15,10 +15,13 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+import rules
+from api import exports, pack, tasking_view
 from api.deps import SessionDep
-from api.web.core import WebRoute, WebUser, highest_marking, is_staff, render, when
-from workflow import accounts
-from workflow.access import Forbidden, Principal
+from api.web.core import WebRoute, WebUser, highest_marking, render, templates, when
+from workflow import accounts, strategies
+from workflow.access import Principal
+from workflow.db import utcnow
 from workflow.errors import NotFound
 from workflow.lifecycle import STRANDS_4P
 from workflow.reads import tasking as reads_tasking
@@ -29,11 +32,13 @@ HubCode = Annotated[str, Path(max_length=16, pattern=r"^[A-Za-z0-9_.\-]+$")]
 DONE = ("prioritise", "task", "defer")
 
 
+# Each hub's part of the page includes these after its load line (capacity by capability, the
+# deconfliction groups): adding one is a template and its name here.
+HUB_PARTS: list[str] = []
+
+
 def _staff_only(who: Principal) -> None:
-    if not is_staff(who):
-        raise Forbidden(
-            "the tasking list is for centre and hub staff", needed=["analyst", "case_owner", "supervisor"]
-        )
+    reads_tasking.require_staff(who)
 
 
 def confirmation(session: Session, who: Principal, done: str | None, case_id: str | None) -> str:
@@ -60,6 +65,7 @@ def confirmation(session: Session, who: Principal, done: str | None, case_id: st
 
 
 def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[str, object]:
+    strategy = strategies.active_strategy(session)
     may_task = who.has("supervisor")
     staff = (
         [u for u in accounts.list_users(session) if u.active and "case_owner" in u.roles] if may_task else []
@@ -71,6 +77,8 @@ def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[st
         "strands": STRANDS_4P,
         "per_hub": PER_HUB,
         "may_task": may_task,
+        "strategy": strategy,
+        "hub_parts": HUB_PARTS,
     }
 
 
@@ -110,3 +118,40 @@ def hub_part(
     # The part carries the marking of what it shows, for the script to raise the page's banners with.
     response.headers["X-Protective-Marking"] = marking
     return response
+
+
+def _every_open_case(session: Session, who: Principal) -> tuple[list[HubAgenda], rules.Strategy]:
+    _staff_only(who)
+    strategy = strategies.active_strategy(session)
+    return reads_tasking.agenda(session, who=who, per_hub=None, strategy=strategy), strategy
+
+
+@router.get("/tasking/export.xlsx")
+def tasking_xlsx(session: SessionDep, who: WebUser) -> Response:
+    """Every open case of the list as a spreadsheet, in rank order with its reason and parts."""
+    hubs, strategy = _every_open_case(session, who)
+    headers, rows = tasking_view.table(hubs, strategy)
+    weights = [(rules.PART_LABELS[p], strategy.weights[p]) for p in rules.PARTS]
+    about = [("Strategy", strategy.name), ("Version", strategy.version), *weights]
+    body = exports.xlsx_bytes([("Tasking list", headers, rows), ("Strategy", ("What", "Value"), about)])
+    name = f"tasking-list-{utcnow():%Y-%m-%d}.xlsx"
+    return Response(body, media_type=exports.XLSX_TYPE, headers=exports.attachment(name))
+
+
+@router.get("/tasking/pack.pdf")
+def tasking_pack(request: Request, session: SessionDep, who: WebUser) -> Response:
+    """The meeting pack: every open case, hub by hub, with each rank's reason, as a printable PDF."""
+    hubs, strategy = _every_open_case(session, who)
+    context = {
+        "who": who,
+        "now": utcnow(),
+        "hubs": hubs,
+        "strategy": strategy,
+        "parts": rules.PARTS,
+        "part_labels": rules.PART_LABELS,
+        "total": sum(len(h.cases) for h in hubs),
+        "marking": highest_marking([c.protective_marking for h in hubs for c in h.cases]),
+    }
+    body = pack.render_pdf(templates.env, context)
+    name = f"tasking-pack-{utcnow():%Y-%m-%d}.pdf"
+    return Response(body, media_type=pack.PDF_TYPE, headers=exports.attachment(name))

@@ -12,6 +12,7 @@ from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
 from workflow.models.retention import ImportedRow, RetentionDecision
 from workflow.models.rulesets import RulesetVersion
+from workflow.models.strategy import StrategyVersion
 from workflow.models.timers import Escalation, EventOutbox, Timer
 from workflow.models.workers import WorkerHeartbeat
 
@@ -32,6 +33,7 @@ __all__ = [
     "RetentionDecision",
     "RulesetVersion",
     "SignInAttempt",
+    "StrategyVersion",
     "SubjectAccess",
     "SubjectKey",
     "SubjectToken",
