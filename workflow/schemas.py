@@ -97,6 +97,8 @@ class TransitionInput(BaseModel):
     progress: Progress | None = None
     assessment: dict[str, Any] | None = None
     rationale: Note | None = None
+    # Task (or transfer) into a hub with no free capacity for what the case asks (workflow.capacity).
+    override: bool | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -20,6 +20,8 @@ from workflow.models import (
     Escalation,
     EventOutbox,
     Hub,
+    HubCapacity,
+    HubTeam,
     IdempotencyRecord,
     Refusal,
     RulesetVersion,
@@ -49,3 +51,5 @@ VERSION = table_of(RulesetVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)
+HUB_CAPACITY = table_of(HubCapacity)
+HUB_TEAM = table_of(HubTeam)

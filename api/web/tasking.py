@@ -21,6 +21,7 @@ from workflow import accounts
 from workflow.access import Forbidden, Principal
 from workflow.errors import NotFound
 from workflow.lifecycle import STRANDS_4P
+from workflow.reads import capacity as reads_capacity
 from workflow.reads import tasking as reads_tasking
 from workflow.reads.tasking import PER_HUB, HubAgenda
 
@@ -64,8 +65,10 @@ def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[st
     staff = (
         [u for u in accounts.list_users(session) if u.active and "case_owner" in u.roles] if may_task else []
     )
+    listed = [c.id for h in hubs for c in h.cases]
     return {
         "title": "Tasking list",
+        "capacity": reads_capacity.for_tasking(session, who=who, case_ids=listed, forms=may_task),
         "hubs": hubs,
         "staff": staff,
         "strands": STRANDS_4P,
