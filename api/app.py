@@ -26,7 +26,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import problems, web
 from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
-from api.routes import admin, auth, cases, escalations, reports
+from api.routes import admin, auth, capacity, cases, escalations, reports
 from api.throttle import SignInThrottle
 from workflow.accounts import TOKEN_TTL
 from workflow.db import make_engine, reachable
@@ -139,6 +139,7 @@ def create_app(
     app.include_router(auth.admin)
     app.include_router(cases.router)
     app.include_router(admin.router)
+    app.include_router(capacity.router)
     app.include_router(escalations.router)
     app.include_router(reports.router)
     web.install(app)

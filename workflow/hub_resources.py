@@ -52,7 +52,8 @@ class TeamChanges(BaseModel):
     active: StrictBool | None = None
 
 
-def _admin_only(session: Session, by: Principal, action: str) -> None:
+def require_admin(session: Session, by: Principal, action: str) -> None:
+    """Admins (and system principals) only; anyone else is refused, and the refusal logged."""
     if by.is_admin or by.is_system:
         return
     exc = Forbidden(
@@ -79,7 +80,7 @@ def _check_capability(session: Session, capability: str | None) -> None:
 
 def _checked(session: Session, by: Principal, action: str, hub: str, schema: type[M], data: Any) -> M:
     """The admin's input for one of `hub`'s resources, checked: who asks, its fields, hub and capability."""
-    _admin_only(session, by, action)
+    require_admin(session, by, action)
     inp = parse(schema, data)
     if hub:
         _hub_exists(session, hub)
