@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from workflow.errors import FieldProblem
@@ -91,11 +91,17 @@ def rooms(session: Session, *, hubs: Iterable[str] | None = None) -> dict[str, l
     return {hub: sorted(by.values(), key=lambda r: r.capability) for hub, by in sorted(out.items())}
 
 
-def shortfall(session: Session, *, hub: str, capabilities: Sequence[str]) -> list[Room]:
-    """The capabilities a case asks for that `hub` has no free capacity for (none if it is not sized)."""
+def shortfall(session: Session, *, hub: str, capabilities: Sequence[str], hold: bool = False) -> list[Room]:
+    """The capabilities a case asks for that `hub` has no free capacity for (none if it is not sized).
+
+    `hold`: first take the hub's row lock (a no-op update of it) for the rest of the transaction, so two
+    chairs tasking into the same hub at once are counted one after the other, never both into its last
+    free place (on SQLite the update takes the database's write lock, with the same effect)."""
     sized = current(session, hubs=[hub])
     if not sized:
         return []
+    if hold:
+        session.connection().execute(update(HUB).where(HUB.c.code == hub).values(code=HUB.c.code))
     held = load(session, hubs=[hub])
     found = [Room(hub, c, sized.get((hub, c), 0), held.get((hub, c), 0)) for c in sorted(set(capabilities))]
     return [r for r in found if r.free <= 0]
@@ -131,7 +137,7 @@ def capacity_problem(
     session: Session, *, hub: str, capabilities: Sequence[str], field: str = "hub"
 ) -> tuple[FieldProblem | None, list[Room]]:
     """Why tasking a case asking for `capabilities` into `hub` needs an override (None if it fits)."""
-    short = shortfall(session, hub=hub, capabilities=capabilities)
+    short = shortfall(session, hub=hub, capabilities=capabilities, hold=True)
     if not short:
         return None, []
     elsewhere = hubs_with_room(session, capabilities=capabilities, exclude=[hub])

@@ -19,7 +19,18 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
     """Add the pages and their static files to `app` (a second call changes nothing)."""
     if getattr(app.state, "web_installed", False):
         return
-    from api.web import admin_rules, auth, cases, dashboard, escalations, evaluation, requests, tasking, work
+    from api.web import (
+        admin_capacity,
+        admin_rules,
+        auth,
+        cases,
+        dashboard,
+        escalations,
+        evaluation,
+        requests,
+        tasking,
+        work,
+    )
 
     secret = get_settings().secret_key
     # Without a configured secret each process makes its own: sessions then end when the process
@@ -31,6 +42,17 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
     )
     app.state.web_idle_timeout = idle_timeout
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, work, cases, requests, escalations, tasking, dashboard, evaluation, admin_rules):
+    for module in (
+        auth,
+        work,
+        cases,
+        requests,
+        escalations,
+        tasking,
+        dashboard,
+        evaluation,
+        admin_rules,
+        admin_capacity,
+    ):
         app.include_router(module.router)
     app.state.web_installed = True

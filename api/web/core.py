@@ -182,6 +182,7 @@ def nav(who: Principal | None) -> list[tuple[str, str]]:
     items.append(("/dashboard", "Dashboard"))
     if who.is_admin:
         items.append(("/admin/rules", "Rules"))
+        items.append(("/admin/capacity", "Capacity"))
     return items
 
 
