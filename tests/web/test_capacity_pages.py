@@ -89,3 +89,24 @@ def test_admins_change_capacity_and_teams_on_their_page_with_history(engine: Eng
     )
     assert again.status_code == 409
     assert visitor(engine, "sup.centre").get("/admin/capacity").status_code == 403
+
+
+def test_a_supervisor_transfers_a_case_from_its_page(engine: Engine) -> None:
+    add_cast(engine)
+    made = make_case(engine, "tasked")  # EAST, owner.east
+    v = visitor(engine, "sup.east2")
+    page = v.get(f"/cases/{made.id}").text
+    assert "Transfer to another hub" in page and 'name="override" value="true"' in page
+    refused = v.post(
+        f"/cases/{made.id}/actions/transfer",
+        {"version": str(made.version), "hub": "NORTH", "reason": "moves"},
+    )
+    assert refused.status_code == 422
+    assert "owner.east is not of hub NORTH (they are of EAST); choose an owner of NORTH" in refused.text
+    moved = v.post(
+        f"/cases/{made.id}/actions/transfer",
+        {"version": str(made.version), "hub": "NORTH", "owner": "owner.north", "reason": "North has room"},
+    )
+    assert moved.status_code == 303, moved.text
+    assert v.get(f"/cases/{made.id}").status_code == 404  # East no longer sees it
+    assert visitor(engine, "sup.north").get(f"/cases/{made.id}").status_code == 200
