@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_audit, cli_demo, cli_worker
+from api import cli_audit, cli_capacity, cli_demo, cli_worker
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
 from workflow import lifecycle, localtime, queries, refusals, service
@@ -30,6 +30,7 @@ app.add_typer(user_app, name="user")
 app.command("demo")(cli_demo.demo_command)
 app.command("report")(cli_demo.report_command)
 cli_worker.register(app)
+cli_capacity.register(app)
 cli_audit.register(audit_app)
 
 

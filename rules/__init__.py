@@ -1,5 +1,6 @@
 """MoRiLE scoring, rule files, their compiler and engines (imports nothing else of sctac)."""
 
+from rules.capacity_file import CapacityFile, load_capacity
 from rules.checks import CheckResult, RuleWarning, check, check_matrix, is_matrix_file
 from rules.decisions import Decisions, Escalation, Fired, Policy, Route
 from rules.engine import BACKENDS, CompiledRules, compile_rules, durable_available
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_RULESET_PATH",
     "FACTS",
     "BackendUnavailable",
+    "CapacityFile",
     "CaseChange",
     "CheckResult",
     "CompiledRules",
@@ -74,6 +76,7 @@ __all__ = [
     "durable_available",
     "is_downgrade",
     "is_matrix_file",
+    "load_capacity",
     "load_matrix",
     "load_ruleset",
     "preview",

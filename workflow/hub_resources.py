@@ -9,16 +9,26 @@ deleted, so old cases still name it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+import rules
 from workflow import refusals
 from workflow import rulebook as rb
+from workflow.capacity import current as capacity_now
 from workflow.db import utcnow
-from workflow.errors import AlreadyExists, FieldProblem, Forbidden, InvalidInput, NotFound
+from workflow.errors import (
+    AlreadyExists,
+    CapacityFileInvalid,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from workflow.principals import Principal
 from workflow.schemas import Code, M, Note, OneLine, Team, parse
 from workflow.tables import HUB, HUB_CAPACITY, HUB_TEAM
@@ -196,3 +206,24 @@ def seed_routed_teams(session: Session, *, rules: rb.Rulebook) -> int:
         )
         added += 1
     return added
+
+
+def load_capacity_file(session: Session, *, path: Path, by: Principal) -> list[dict[str, Any]]:
+    """Apply a capacity file (rules.capacity_file): every figure it gives that differs from the hub's
+    current one is appended to the history, with the file's reason; a file with errors changes nothing."""
+    require_admin(session, by, "capacity:load")
+    hubs = list(session.execute(select(HUB.c.code)).scalars())
+    known = rb.active_rulebook(session).ruleset.capabilities
+    try:
+        loaded = rules.load_capacity(path, hubs=hubs, capabilities=known)
+    except rules.RuleFileErrors as exc:
+        raise CapacityFileInvalid([str(e) for e in exc.errors]) from None
+    now = capacity_now(session)
+    reason = loaded.reason or f"capacity file {path.name}"
+    changed = []
+    for hub, figures in sorted(loaded.capacity.items()):
+        for capability, n in sorted(figures.items()):
+            if now.get((hub, capability)) != n:
+                data = {"capability": capability, "capacity": n, "reason": reason[:500]}
+                changed.append(set_capacity(session, hub=hub, data=data, by=by))
+    return changed

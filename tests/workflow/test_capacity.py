@@ -4,8 +4,14 @@ owner of the hub and one of its teams may be chosen."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from tests.factories import add_people, case_in, unchecked
@@ -14,6 +20,7 @@ from workflow.errors import Forbidden, GuardFailed, InvalidInput
 from workflow.models import Refusal
 from workflow.principals import Principal
 
+SCTAC = str(Path(sys.executable).parent / "sctac")
 ADMIN = Principal("admin.1", frozenset({"admin"}))
 CHAIR = Principal("chair", frozenset({"supervisor"}), clearance="OFFICIAL-SENSITIVE")
 # The factories' case asks for surveillance and financial investigation and is routed to EAST.
@@ -225,3 +232,42 @@ def test_the_routing_rules_teams_are_seeded_as_real_teams(session: Session) -> N
     assert [(t["hub"], t["code"], t["capability"]) for t in capacity.teams(session, hub="CENTRE")] == [
         ("CENTRE", "kidnap_extortion", "kidnap_extortion")
     ]
+
+
+def _sctac(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCTAC_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    return subprocess.run([SCTAC, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_cli_loads_a_capacity_file_or_names_every_error_and_changes_nothing(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("capacity:\n  EAST: {surveillance: two}\n  MOON: {covert: 1}\n")
+    refused = _sctac(engine, "capacity", "load", str(bad))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.splitlines() == [
+        f'{bad}:2:24: capacity.EAST.surveillance: expected an integer, got "two"',
+        f'{bad}:3:3: capacity.MOON: unknown hub "MOON" (known: CENTRE, EAST, NORTH, SOUTH, WEST)',
+        "sctac: 2 error(s) in the capacity file; nothing was changed",
+    ]
+    good = tmp_path / "capacity.yaml"
+    good.write_text("reason: 2027 establishment\ncapacity:\n  EAST: {surveillance: 2, covert: 1}\n")
+    done = _sctac(engine, "capacity", "load", str(good))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "EAST\tcovert\t1",
+        "EAST\tsurveillance\t2",
+        "2 capacity figure(s) changed",
+    ]
+    again = _sctac(engine, "capacity", "load", str(good))  # the same figures: nothing new in the history
+    assert again.stdout.splitlines() == ["0 capacity figure(s) changed"]
+    session.rollback()
+    history = hub_resources.capacity_history(session)
+    assert [(h["capability"], h["capacity"], h["changed_by"], h["reason"]) for h in history] == [
+        ("surveillance", 2, "cli", "2027 establishment"),
+        ("covert", 1, "cli", "2027 establishment"),
+    ]
+    as_supervisor = _sctac(engine, "capacity", "load", str(good), "--as", "chair")
+    assert as_supervisor.returncode == 1
+    assert as_supervisor.stderr.strip() == "sctac: capacity:load needs admin; you have supervisor"
