@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,36 @@ def test_the_cli_loads_a_capacity_file_or_names_every_error_and_changes_nothing(
     as_supervisor = _sctac(engine, "capacity", "load", str(good), "--as", "chair")
     assert as_supervisor.returncode == 1
     assert as_supervisor.stderr.strip() == "sctac: capacity:load needs admin; you have supervisor"
+
+
+def test_chairs_racing_for_a_hubs_last_place_are_counted_one_after_the_other(engine: Engine) -> None:
+    """Six tasks into EAST at once with room for two: exactly two are tasked, four refused for capacity."""
+    with Session(engine, expire_on_commit=False) as s:
+        waiting = [case_in(s, "prioritised").case_id for _ in range(6)]
+        size(s, "EAST", surveillance=2, financial_investigation=2)
+    outcomes: list[str] = []
+    guard = threading.Lock()
+    start = threading.Barrier(len(waiting))
+
+    def chair(case_id: int) -> None:
+        start.wait()
+        with Session(engine, expire_on_commit=False) as s:
+            try:
+                service.fire(s, case_id=case_id, trigger="task", by=CHAIR, data={"owner": "owner.east"})
+                result = "tasked"
+            except InvalidInput as exc:
+                result = "refused:" + ",".join(p.field for p in exc.problems)
+        with guard:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=chair, args=(c,)) for c in waiting]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused:hub"] * 4 + ["tasked"] * 2
+    with Session(engine) as s:
+        assert {(r.capability, r.load) for r in capacity.rooms(s)["EAST"]} == {
+            ("financial_investigation", 2),
+            ("surveillance", 2),
+        }
