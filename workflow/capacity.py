@@ -15,12 +15,13 @@ leave this module, never a case.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlmodel import Session
 
 from workflow.errors import FieldProblem
@@ -66,13 +67,20 @@ def current(session: Session, *, hubs: Iterable[str] | None = None) -> dict[tupl
 
 def load(session: Session, *, hubs: Iterable[str] | None = None) -> Counter[tuple[str, str]]:
     """How many holding cases ask for each capability, per hub."""
-    query = select(CASE.c.hub, CASE.c.capabilities).where(CASE.c.state.in_(HOLDING), CASE.c.hub.is_not(None))
+    # Grouped by the capabilities list as text: a submission stores it sorted, so the database returns a
+    # row per hub and combination (tens) rather than per case (thousands), decoded here.
+    asks = cast(CASE.c.capabilities, Text)
+    query = (
+        select(CASE.c.hub, asks, func.count())
+        .where(CASE.c.state.in_(HOLDING), CASE.c.hub.is_not(None))
+        .group_by(CASE.c.hub, asks)
+    )
     if hubs is not None:
         query = query.where(CASE.c.hub.in_(list(hubs)))
     counts: Counter[tuple[str, str]] = Counter()
-    for hub, capabilities in session.execute(query).all():
-        for capability in set(capabilities or ()):
-            counts[(hub, capability)] += 1
+    for hub, text, n in session.execute(query).all():
+        for capability in set(json.loads(text) if text else ()):
+            counts[(hub, capability)] += n
     return counts
 
 
