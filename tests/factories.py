@@ -76,6 +76,7 @@ DEFAULT_DATA: dict[str, dict[str, Any]] = {
     "await_information": {"reason": "Source grading of the line-holder intelligence is missing."},
     "defer": {"reason": "EAST is over capacity; back to next week's meeting."},
     "information_received": {},
+    "transfer": {"hub": "CENTRE", "owner": "owner.queue", "reason": "The centre's kidnap team takes it on."},
 }
 # Triggers that only make sense after another (e.g. information arrives after the centre asked for it).
 PREPARE: dict[str, list[str]] = {"information_received": ["await_information"]}

@@ -34,10 +34,12 @@ LEGAL = [
     ("tasked", "review", "reviewed"),
     ("tasked", "reassess", "assessed"),
     ("tasked", "rescore", "tasked"),
+    ("tasked", "transfer", "tasked"),
     ("reviewed", "continue", "tasked"),
     ("reviewed", "reassess", "assessed"),
     ("reviewed", "close", "closed"),
     ("reviewed", "rescore", "reviewed"),
+    ("reviewed", "transfer", "reviewed"),
 ]
 STATES = ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed", "rejected", "withdrawn")
 PEOPLES_TRIGGERS = (
@@ -54,6 +56,7 @@ PEOPLES_TRIGGERS = (
     "await_information",
     "defer",
     "information_received",
+    "transfer",
 )
 ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in LEGAL}]
 
