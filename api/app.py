@@ -27,7 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import logs, metrics, problems, web
 from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
-from api.routes import admin, auth, cases, escalations, records, reports, tasking
+from api.routes import admin, auth, capacity, cases, escalations, records, reports, tasking
 from api.throttle import SignInThrottle
 from workflow import principals
 from workflow.accounts import TOKEN_TTL
@@ -145,6 +145,7 @@ def create_app(
     app.include_router(auth.admin)
     app.include_router(cases.router)
     app.include_router(admin.router)
+    app.include_router(capacity.router)
     app.include_router(escalations.router)
     app.include_router(reports.router)
     for router in (records.router, records.search_router, records.dpo_router, records.admin_router):

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import Session
 
-from api import cli_audit, cli_db, cli_demo, cli_forecast, cli_import, cli_notes, cli_worker
+from api import cli_audit, cli_capacity, cli_db, cli_demo, cli_forecast, cli_import, cli_notes, cli_worker
 from api.cli_strategy import strategy_app
 from api.cli_support import AS_HELP, acting_as, cli_session, engine_from_settings, fail, guarded, print_json
 from api.cli_users import user_app
@@ -35,6 +35,7 @@ app.command("report")(cli_demo.report_command)
 app.command("forecast")(cli_forecast.forecast_command)
 app.command("import")(cli_import.import_command)
 cli_worker.register(app)
+cli_capacity.register(app)
 cli_audit.register(audit_app)
 cli_db.register(db_app)
 

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from workflow import accounts, escalations, service, timers
+from workflow import accounts, capacity, escalations, hub_resources, service, timers
 from workflow.calendar import Calendar, calendar_for
 from workflow.errors import DomainError
 from workflow.lifecycle import OUTCOMES, State
@@ -54,6 +54,13 @@ _DEFER_REASONS = (
     "Awaiting the outcome of a linked operation before committing assets.",
     "Surveillance team committed to a P1 job; revisit next week.",
 )
+_OVERRIDE_REASON = "Waited two meetings for room; the chair commits the hub above its capacity."
+# How long, on average, a tasked case holds its hub's capacity in this simulation (weeks, measured from
+# runs of it: P3 and P4 reviews come 8 and 13 weeks apart), and the share of requests that are tasked:
+# what the demo sizes each hub's capacity by. With these, the default 26-week run ends with each hub's
+# load within about 80-120% of its capacity per capability (the kidnap team aside: P1s never wait).
+HOLDING_WEEKS = 13.0
+TASKED_SHARE = 0.7
 
 # Weights of the request mix. Not published anywhere: chosen so the demo looks like a London caseload
 # (Central and East BCUs busiest, drugs/county lines and violence the commonest themes).
@@ -143,6 +150,7 @@ class _Case:
     reviews: int = 0
     strands: set[str] = field(default_factory=set)
     tasked_once: bool = False
+    waits: int = 0  # tasking meetings it waited for room at
 
 
 Job = Callable[[datetime], None]
@@ -483,7 +491,17 @@ class Pathfinder:
         row = service.load_case(self.session, case.id)
         hub = str(row["hub"])
         owner = self.rng.choice(_owners(hub))
-        if not self._fire(case, "task", CHAIR, at, {"owner": owner}):
+        data: dict[str, Any] = {"owner": owner}
+        # A full hub: the chair puts the case off to the next meeting (twice at most), then commits the
+        # hub anyway with a recorded override; a P1 is never made to wait for room.
+        if capacity.shortfall(self.session, hub=hub, capabilities=row["capabilities"]):
+            self.session.rollback()
+            if row["band"] != "P1" and case.waits < 2:
+                case.waits += 1
+                self.at(self.clock.meeting(at), lambda t: self._task(case, t))
+                return
+            data.update(override=True, reason=_OVERRIDE_REASON)
+        if not self._fire(case, "task", CHAIR, at, data):
             return
         case.hub = hub
         self._plan_review(case, at, owner)
@@ -522,7 +540,7 @@ class Pathfinder:
         case.reviews += 1
         case.strands.update(strands)
         r = self.rng.random()
-        close_p = min(0.85, 0.3 + 0.2 * case.reviews)
+        close_p = min(0.9, 0.45 + 0.2 * case.reviews)  # most cases close within two or three reviews
         later = at + timedelta(minutes=self.rng.randint(5, 60))
         if r < 0.07:
             reason = "New intelligence changes the picture: reassess."
@@ -646,6 +664,34 @@ class Pathfinder:
         self.at(later, lambda t: self._acknowledge(esc_id, who, t))
 
 
+def _size_hubs(session: Session, *, rules: Rulebook, requests: int, weeks: int) -> None:
+    """Give each hub a capacity per capability sized to the demand this run will route to it: the hub a
+    typical request from each unit goes to, the share of requests asking for each capability, how many
+    are tasked and how long they hold it. A hub already sized (a database seeded before) is kept."""
+    if capacity.current(session):
+        session.rollback()
+        return
+    share: dict[str, float] = {}
+    total = sum(UNIT_WEIGHTS.values())
+    for unit, weight in UNIT_WEIGHTS.items():
+        kind = rules.ruleset.units[unit].kind
+        facts = {"unit": unit, "unit_kind": kind, "themes": ["drugs"], "capabilities": ["surveillance"],
+                 "target_type": "ocg", "marking": "OFFICIAL", "tags": [], "stage": "submitted"}  # fmt: skip
+        hub = rules.decide(facts).hub or "CENTRE"
+        share[hub] = share.get(hub, 0.0) + weight / total
+    per_request = 1.75 / sum(CAPABILITY_WEIGHTS.values())  # capabilities asked for per request, by weight
+    per_week = requests / weeks
+    admin = system("system:demo")
+    for hub, part in sorted(share.items()):
+        sizes = {
+            c: max(1, round(per_week * part * TASKED_SHARE * HOLDING_WEEKS * w * per_request))
+            for c, w in CAPABILITY_WEIGHTS.items()
+        }
+        hub_resources.set_capacities(
+            session, hub=hub, capacities=sizes, by=admin, reason="sized by the demo to its simulated demand"
+        )
+
+
 def _analyst(rng: random.Random) -> str:
     # The two Met Intelligence analysts carry a larger share of the scoring (para 7's demand question).
     return rng.choices(ANALYSTS, weights=(14, 14, 12, 10, 25, 25))[0]
@@ -763,6 +809,7 @@ def run_demo(
     with Session(engine, expire_on_commit=False) as session:
         sync_reference(session, rules=rules)
         users = _create_users(session, users)
+        _size_hubs(session, rules=rules, requests=requests, weeks=weeks)
         sim = Pathfinder(
             session, seed=seed, weeks=weeks, requests=requests, start=start, rules=rules, now=now
         )

@@ -70,7 +70,8 @@ def plan_deliveries(
         # A role the workflow names but nobody here knows: tell who we can, and say so once in the log.
         log.warning("event %s names unknown notify roles %s", event["id"], sorted(unknown))
     rows: list[dict[str, Any]] = []
-    for r in recipients.resolve(roles, case=case, people=people):
+    told = {**case, "previous_hub": payload.get("from_hub")} if "from_hub" in payload else case
+    for r in recipients.resolve(roles, case=told, people=people):
         row = {**base, "recipient": r.person.username, "kind": kind_for_role(kind, r.role)}
         rows.append({**row, "channel": "inapp"})
         if email_enabled and r.person.email:

@@ -5,6 +5,7 @@ Roles are resolved against the case as it is when the event is dispatched:
     requester       the user who submitted the case, and the active requesters of its requesting unit
     owner           the case owner
     hub_supervisor  active supervisors of the case's hub
+    previous_hub_supervisor  active supervisors of the hub a transfer took the case from
     tasking_chair   active supervisors with no hub (the centre)
 Nobody is told of a case whose protective marking their clearance does not cover, and inactive users
 are never told.
@@ -23,7 +24,7 @@ from notifications.rendering import MARKINGS
 from notifications.tables import SUBSCRIPTION
 from workflow.tables import USER
 
-ROLES = ("requester", "owner", "hub_supervisor", "tasking_chair")
+ROLES = ("requester", "owner", "hub_supervisor", "previous_hub_supervisor", "tasking_chair")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ def _holders(role: str, case: Mapping[Any, Any], people: Mapping[str, Person]) -
         if case["hub"] is None:
             return []
         return [p for p in everyone if "supervisor" in p.roles and p.hub_code == case["hub"]]
+    if role == "previous_hub_supervisor":
+        # Named by the event (workflow.effects.transfer's `from_hub`), set into the case by dispatch.
+        was = case.get("previous_hub")
+        return [p for p in everyone if "supervisor" in p.roles and was is not None and p.hub_code == was]
     if role == "tasking_chair":
         return [p for p in everyone if "supervisor" in p.roles and p.hub_code is None]
     raise ValueError(f"unknown notify role {role!r}; known: {', '.join(ROLES)}")

@@ -1,5 +1,6 @@
 """MoRiLE scoring, rule files, their compiler and engines (imports nothing else of sctac)."""
 
+from rules.capacity_file import CapacityFile, load_capacity
 from rules.checks import CheckResult, RuleWarning, check, check_matrix, is_matrix_file
 from rules.decisions import Decisions, Escalation, Fired, Policy, Route
 from rules.engine import BACKENDS, CompiledRules, compile_rules, durable_available
@@ -52,6 +53,7 @@ __all__ = [
     "PART_LABELS",
     "STRATEGY_FILES",
     "BackendUnavailable",
+    "CapacityFile",
     "CaseChange",
     "CheckResult",
     "CompiledRules",
@@ -95,6 +97,7 @@ __all__ = [
     "durable_available",
     "is_downgrade",
     "is_matrix_file",
+    "load_capacity",
     "load_matrix",
     "load_ruleset",
     "load_strategy",

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 from workflow.checkpoints import checkpoint_path
 from workflow.db import make_engine
 from workflow.migrate import upgrade
-from workflow.models import User
+from workflow.models import HubTeam, User
 from workflow.reference import sync_reference
 from workflow.rulebook import Rulebook, get_rulebook
 
@@ -135,6 +135,7 @@ def engine(migrated_engine: Engine, rules: Rulebook) -> Iterator[Engine]:
         sync_reference(s, rules=rules)
         for user in USERS:
             s.add(User(**user))
+        s.add(HubTeam(**TEAM))
         s.commit()
     yield migrated_engine
 
@@ -148,10 +149,27 @@ def session(engine: Engine) -> Iterator[Session]:
 USERS: list[dict[str, Any]] = [
     {"username": "ds.ne", "display_name": "DS North East", "roles": ["requester"], "unit_code": "NE"},
     {"username": "analyst1", "display_name": "Analyst One", "roles": ["analyst", "case_owner"]},
-    {"username": "owner.east", "display_name": "Owner East", "roles": ["case_owner"], "hub_code": "EAST"},
+    # Cleared for the OFFICIAL-SENSITIVE cases the factories make: only a cleared owner may be given one.
+    {
+        "username": "owner.east",
+        "display_name": "Owner East",
+        "roles": ["case_owner"],
+        "hub_code": "EAST",
+        "clearance": "OFFICIAL-SENSITIVE",
+    },
+    {
+        "username": "owner.queue",
+        "display_name": "Owner of the centre queue",
+        "roles": ["case_owner"],
+        "hub_code": "CENTRE",
+        "clearance": "OFFICIAL-SENSITIVE",
+    },
     {"username": "sup.east", "display_name": "Supervisor East", "roles": ["supervisor"], "hub_code": "EAST"},
     {"username": "chair", "display_name": "Tasking Chair", "roles": ["supervisor"]},
     {"username": "gone", "display_name": "Left the centre", "roles": ["case_owner"], "active": False},
 ]
+
+# The team the lifecycle tests and golden traces task to (teams are reference data, not free text).
+TEAM: dict[str, Any] = {"hub": "EAST", "code": "East 2", "name": "East team 2", "updated_by": "tests"}
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from workflow import accounts, service
+from workflow import accounts, capacity, service
 from workflow.principals import Principal, system
 
 
@@ -79,6 +79,7 @@ DEFAULT_DATA: dict[str, dict[str, Any]] = {
     "note": {"note": "Line phone handed to the exhibits officer."},
     "retain": {"reason": "Linked to a live OCG investigation.", "next_review": "2099-01-01"},
     "dispose": {"reason": "Past its review with no continuing need."},
+    "transfer": {"hub": "CENTRE", "owner": "owner.queue", "reason": "The centre's kidnap team takes it on."},
 }
 # Triggers that only make sense after another (e.g. information arrives after the centre asked for it).
 PREPARE: dict[str, list[str]] = {"information_received": ["await_information"]}
@@ -114,16 +115,27 @@ def p1_escalated(
     )
 
 
+def task_owner(session: Session, case: Any, preferred: str) -> str:
+    """`preferred` if they may own the case (of its hub, cleared for it), else the first who may: only a
+    cleared owner of the hub can be given a case, and the rules route some cases away from EAST."""
+    found = capacity.eligible_owners(session, hub=case.hub, marking=case.protective_marking)
+    eligible = [u["username"] for u in found]
+    return preferred if preferred in eligible or not eligible else eligible[0]
+
+
 def case_in(session: Session, state: str, **overrides: Any) -> service.Fired:
     """A new case driven through the real service into `state`."""
     done = submit(session, **overrides)
     for trigger in PATHS[state]:
+        data = DEFAULT_DATA[trigger]
+        if trigger == "task":
+            data = {**data, "owner": task_owner(session, done.case, data["owner"])}
         done = service.fire(
             session,
             case_id=done.case_id,
             trigger=trigger,
             by=unchecked("analyst1"),
-            data=DEFAULT_DATA[trigger],
+            data=data,
         )
     return done
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from workflow import clocks, ladders, redaction, retention, strategies
+from workflow import capacity, clocks, ladders, redaction, retention, strategies
 from workflow import rulebook as rb
 from workflow.calendar import calendar_for
 from workflow.change import AfterEvent, CaseRecord, Change
@@ -25,7 +25,8 @@ from workflow.principals import Principal
 from workflow.priority import Ranker
 from workflow.schemas import TransitionInput
 from workflow.states import ROUTABLE, TERMINAL
-from workflow.tables import ASSESSMENT, DECISION, HUB, UNIT, USER
+from workflow.statuses import EscalationStatus
+from workflow.tables import ASSESSMENT, DECISION, ESCALATION, HUB, UNIT, USER
 
 # Run on the driver's cursor, like the service's own write path (workflow.prepared).
 _INSERT_DECISION = Prepared(insert(DECISION))
@@ -193,8 +194,9 @@ def rank(a: Acting) -> None:
 
 
 def task(a: Acting) -> None:
-    """The tasking decision: hub (the routed one unless chosen), owner and team, and the priority it was
-    tasked at."""
+    """The tasking decision: hub (the routed one unless chosen), an owner of that hub cleared for the case,
+    one of its teams, room for what the case asks (or a supervisor's override, with a reason), and the
+    priority it was tasked at."""
     problems: list[FieldProblem] = []
     hub_code = a.inp.hub or a.row.hub
     found = a.session.connection().execute(_ACTIVE_HUB_AND_USER, {"p_code": hub_code, "p_name": a.inp.owner})
@@ -205,9 +207,83 @@ def task(a: Acting) -> None:
         problems.append(FieldProblem("owner", f"unknown or inactive user {a.inp.owner!r}"))
     if problems:
         raise InvalidInput(problems)
-    team = a.inp.team if a.inp.team is not None else a.row.team
+    assert hub_code is not None  # the trigger's guard holds it to a hub
+    team = placed(a, hub=hub_code, owner=a.inp.owner, team=a.inp.team, keep_team=a.row.team)
     a.change.changes.update(hub=hub_code, owner=a.inp.owner, team=team)
     rank(a)
+
+
+def placed(a: Acting, *, hub: str, owner: str | None, team: str | None, keep_team: str | None) -> str | None:
+    """Check a case's placing in `hub` (its owner, team and the hub's room for it) and return the team.
+
+    A team chosen must be one of the hub's; a team the case already carried (from the routing rules, or
+    its old hub) is kept only if the hub has it. Over capacity needs `override` (the trigger's guard holds
+    it to a reason), recorded on the event with the shortfall it overrode."""
+    problems: list[FieldProblem] = []
+    marking = a.row.protective_marking
+    if owner is not None and (
+        p := capacity.owner_problem(a.session, username=owner, hub=hub, marking=marking)
+    ):
+        problems.append(p)
+    if team:
+        if (p := capacity.team_problem(a.session, hub=hub, team=team)) is not None:
+            problems.append(p)
+    elif team is None and keep_team and capacity.team_problem(a.session, hub=hub, team=keep_team) is None:
+        team = keep_team
+    short_problem, short = capacity.capacity_problem(a.session, hub=hub, capabilities=a.row.capabilities)
+    if short_problem is not None and not a.inp.override:
+        problems.append(short_problem)
+    if problems:
+        raise InvalidInput(problems)
+    if short:
+        a.change.payload["capacity_override"] = {
+            "hub": hub,
+            "short": [{"capability": r.capability, "capacity": r.capacity, "load": r.load} for r in short],
+        }
+    return team or None
+
+
+def transfer(a: Acting) -> None:
+    """Move a tasked case to another active hub: owner and team of the new hub, its room, and the open
+    escalations (the hub's supervisors handle them) with it."""
+    to, was = a.inp.hub, a.row.hub
+    assert to is not None  # the trigger needs it
+    owner_name = a.inp.owner or a.row.owner
+    found = a.session.connection().execute(_ACTIVE_HUB_AND_USER, {"p_code": to, "p_name": owner_name})
+    hub, owner = found.one()
+    problems: list[FieldProblem] = []
+    if hub is None:
+        problems.append(FieldProblem("hub", f"unknown or inactive hub {to!r}"))
+    elif to == was:
+        problems.append(FieldProblem("hub", f"the case is already with {to}"))
+    if a.inp.owner is not None and owner is None:
+        problems.append(FieldProblem("owner", f"unknown or inactive user {a.inp.owner!r}"))
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        team = placed(a, hub=to, owner=owner_name, team=a.inp.team, keep_team=None)
+    except InvalidInput as exc:
+        if a.inp.owner is not None:
+            raise
+        # The owner it had may not follow it: say how to put that right.
+        raise InvalidInput(
+            [
+                FieldProblem(p.field, f"{p.message}; choose an owner of {to}") if p.field == "owner" else p
+                for p in exc.problems
+            ]
+        ) from None
+    a.change.changes.update(hub=to, owner=owner_name, team=team)
+    a.change.payload.update(from_hub=was, to_hub=to, previous_owner=a.row.owner)
+    case_id = a.row.id
+
+    def move_escalations(session: Session, _event_id: int) -> None:
+        session.connection().execute(
+            update(ESCALATION)
+            .where(ESCALATION.c.case_id == case_id, ESCALATION.c.status != EscalationStatus.RESOLVED)
+            .values(hub=to)
+        )
+
+    a.change.after.append(move_escalations)
 
 
 def review(a: Acting) -> None:

@@ -288,6 +288,18 @@ class StrategyInvalid(RulesInvalid):
     page_title = "The strategy file has errors"
 
 
+class CapacityFileInvalid(DomainError):
+    """A capacity file that does not load; `lines` are `file:line:col: field: message` strings."""
+
+    kind = "capacity-file-invalid"
+    status = 422
+    title = "Capacity file has errors"
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+        super().__init__(f"{len(self.lines)} error(s) in the capacity file:\n" + "\n".join(self.lines))
+
+
 def problems_of(exc: DomainError) -> list[FieldProblem]:
     """The field problems an error carries (for showing each beside its field)."""
     if isinstance(exc, InvalidInput | GuardFailed):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from workflow import hub_resources
 from workflow import rulebook as rb
 from workflow.errors import AlreadyExists, NotFound
 from workflow.models import Hub, Unit
@@ -34,6 +35,8 @@ def sync_reference(session: Session, *, rules: rb.Rulebook | None = None) -> int
         if session.get(Unit, unit.code) is None:
             session.add(Unit(code=unit.code, name=unit.name, kind=unit.kind, boroughs=list(unit.boroughs)))
             added += 1
+    session.flush()  # the hubs first: the routed teams belong to them
+    added += hub_resources.seed_routed_teams(session, rules=rules)
     session.commit()
     return added
 

@@ -125,6 +125,8 @@ class TransitionInput(BaseModel):
     minutes: Annotated[int, Field(gt=0, le=MAX_MINUTES)] | None = None
     # A retention decision to retain: when the case is next reviewed.
     next_review: date | None = None
+    # Task (or transfer) into a hub with no free capacity for what the case asks (workflow.capacity).
+    override: bool | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -20,6 +20,8 @@ from workflow.models import (
     Escalation,
     EventOutbox,
     Hub,
+    HubCapacity,
+    HubTeam,
     IdempotencyRecord,
     ImportedRow,
     Refusal,
@@ -63,3 +65,5 @@ SUBJECT_KEY = table_of(SubjectKey)
 SUBJECT_ACCESS = table_of(SubjectAccess)
 IMPORTED = table_of(ImportedRow)
 RETENTION = table_of(RetentionDecision)
+HUB_CAPACITY = table_of(HubCapacity)
+HUB_TEAM = table_of(HubTeam)

@@ -106,6 +106,12 @@ def _has_hub(case: Mapping[str, Any], data: Mapping[str, Any]) -> list[FieldProb
     return [FieldProblem("hub", "a hub is required to task a case (the rules routed it nowhere)")]
 
 
+def _override_has_reason(case: Mapping[str, Any], data: Mapping[str, Any]) -> list[FieldProblem]:
+    if data.get("override") and not data.get("reason"):
+        return [FieldProblem("reason", "an override of the hub's capacity needs a reason")]
+    return []
+
+
 def _not_awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
     since = case.get("awaiting_since")
     if since is None:
@@ -190,12 +196,12 @@ SPECS: tuple[TriggerSpec, ...] = (
         grants=(_SUPERVISOR,),
         page=Page(
             "Task to a hub and owner",
-            ("hub", "owner", "team", "reason", "minutes"),
+            ("hub", "owner", "team", "override", "reason", "minutes"),
             confirm="{reference} tasked.",
         ),
-        fields=frozenset({"hub", "team", "owner", "reason"}) | _EFFORT,
+        fields=frozenset({"hub", "team", "owner", "override", "reason"}) | _EFFORT,
         needs=(Need("owner", "an owner is required to task a case"),),
-        guards=(_has_hub,),
+        guards=(_has_hub, _override_has_reason),
         effect=effects.task,
         clock=Clock.NEW_CYCLE,
         notify=("owner", "requester"),
@@ -399,6 +405,33 @@ SPECS: tuple[TriggerSpec, ...] = (
         needs=(Need("reason", "a disposal records the decision and its reason"),),
         conditions=(_not_disposed,),
         effect=effects.dispose,
+    ),
+    # -- hub transfer (issue 13, story 13) ---------------------------------------------------------------
+    # A supervisor who can see the case (its hub's, or the chair) moves a tasked case to another hub,
+    # saying why. The owner must be one the new hub may task (kept if they are, else a new one is
+    # chosen), the team one of its teams; its load moves with it, so a full hub needs an override. The
+    # timers and open escalations are the case's and follow it; the old hub's staff stop seeing it.
+    # Before tasking, the task decision itself picks the hub, so only tasked work is transferred.
+    TriggerSpec(
+        name="transfer",
+        sources=(State.TASKED, State.REVIEWED),
+        dest=None,
+        grants=(_SUPERVISOR,),
+        page=Page(
+            "Transfer to another hub",
+            ("hub", "owner", "team", "override", "reason"),
+            confirm="{reference} transferred; both hubs' supervisors are told.",
+            reason_label="Why it moves",
+        ),
+        fields=frozenset({"hub", "owner", "team", "override", "reason"}),
+        needs=(
+            Need("hub", "say which hub the case moves to"),
+            Need("reason", "a reason is required to transfer a case"),
+        ),
+        guards=(_override_has_reason,),
+        effect=effects.transfer,
+        notify=("hub_supervisor", "previous_hub_supervisor", "owner"),
+        facts={"hub": ("hub",), "owner": ("owner",)},
     ),
 )
 

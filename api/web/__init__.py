@@ -20,6 +20,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
     if getattr(app.state, "web_installed", False):
         return
     from api.web import (
+        admin_capacity,
         admin_rules,
         admin_strategy,
         auth,
@@ -61,6 +62,7 @@ def install(app: FastAPI, *, idle_timeout: timedelta = sessions.IDLE_TIMEOUT) ->
         forecast,
         admin_rules,
         admin_strategy,
+        admin_capacity,
         retention,
     ):
         app.include_router(module.router)

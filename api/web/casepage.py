@@ -19,7 +19,7 @@ from api.web.records_panel import records_context
 from api.web.rows import row
 from notifications.case_deliveries import deliveries_of
 from rules import Matrix
-from workflow import access, accounts, audit, notes, queries, reference, triggers
+from workflow import access, accounts, audit, capacity, notes, queries, reference, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
@@ -238,10 +238,13 @@ def case_context(
                 values={"hub": case.hub or ""} if trigger == "task" else {},
             )
         )
+    # Only owners who could see the case are offered (the service also holds them to the hub's own).
     staff = [
         u
         for u in accounts.list_users(session)
-        if u.active and ("case_owner" in u.roles or "supervisor" in u.roles)
+        if u.active
+        and "case_owner" in u.roles
+        and access.covers(accounts.principal_of(u), case.protective_marking)
     ]
     hubs = [h for h in reference.list_hubs(session) if h.active]
     timers = case_reads.pending_timers(session, case_id=case.id)
@@ -267,6 +270,7 @@ def case_context(
         "matrix": matrix,
         "staff": staff,
         "hubs": hubs,
+        "teams": capacity.teams(session),
         "outcomes": OUTCOMES,
         "strands": STRANDS_4P,
         "may_escalate": who.has("supervisor"),

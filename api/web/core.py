@@ -186,7 +186,7 @@ def nav(who: Principal | None) -> list[tuple[str, str]]:
     if who.has("records_officer") or who.is_admin:
         items.append(("/records/retention", "Retention review"))
     if who.is_admin:
-        items += [("/admin/rules", "Rules"), ("/admin/import", "Import")]
+        items += [("/admin/rules", "Rules"), ("/admin/import", "Import"), ("/admin/capacity", "Capacity")]
     if who.has("dpo"):
         items.append(("/dpo/subjects", "Subject access"))
     return items

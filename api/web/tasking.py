@@ -24,6 +24,7 @@ from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.errors import NotFound
 from workflow.lifecycle import STRANDS_4P
+from workflow.reads import capacity as reads_capacity
 from workflow.reads import tasking as reads_tasking
 from workflow.reads.tasking import PER_HUB, HubAgenda
 
@@ -34,7 +35,7 @@ DONE = ("prioritise", "task", "defer")
 
 # Each hub's part of the page includes these after its load line (capacity by capability, the
 # deconfliction groups): adding one is a template and its name here.
-HUB_PARTS: list[str] = []
+HUB_PARTS: list[str] = ["_capacity_hub.html"]
 
 
 def _staff_only(who: Principal) -> None:
@@ -70,8 +71,10 @@ def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[st
     staff = (
         [u for u in accounts.list_users(session) if u.active and "case_owner" in u.roles] if may_task else []
     )
+    listed = [c.id for h in hubs for c in h.cases]
     return {
         "title": "Tasking list",
+        "capacity": reads_capacity.for_tasking(session, who=who, case_ids=listed, forms=may_task),
         "hubs": hubs,
         "staff": staff,
         "strands": STRANDS_4P,

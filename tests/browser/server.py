@@ -17,8 +17,10 @@ from sqlmodel import Session
 
 from tests.factories import add_people
 from tests.web.pages import PASSWORD, create_app
+from workflow import hub_resources, reference
 from workflow.db import make_engine
 from workflow.migrate import upgrade
+from workflow.principals import system
 from workflow.reference import sync_reference
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,6 +35,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SENSITIVE = "OFFICIAL-SENSITIVE"
+TEAM = "Centre surveillance 1"
 # (username, roles, unit, hub) of the people in the journey; all cleared for OFFICIAL-SENSITIVE.
 PEOPLE: list[tuple[str, list[str], str | None, str | None]] = [
     ("req.ne", ["requester"], "NE", None),
@@ -67,6 +70,9 @@ def prepare(path: Path) -> Engine:
     with Session(engine, expire_on_commit=False) as s:
         sync_reference(s)
         add_people(s, PEOPLE, clearance=SENSITIVE, password=PASSWORD)
+        # Teams are reference data (issue 13): the journey tasks to this one, whichever hub has the case.
+        for hub in reference.list_hubs(s):
+            hub_resources.add_team(s, hub=hub.code, data={"code": TEAM, "name": TEAM}, by=system("tests"))
     return engine
 
 

@@ -103,7 +103,7 @@ def test_a_tasking_action_redraws_its_hub_in_place_and_names_the_case(server: Ru
     assert page.evaluate("() => window.stillHere === true"), "the page was reloaded, not redrawn"
     row = page.locator("tr").filter(has_text=reference)
     expect(row).to_contain_text("prioritised")
-    row.locator("input[name=owner]").fill("owner.centre")
+    row.locator("select[name=owner]").select_option("owner.centre")
     row.get_by_role("button", name="Task").click()
     expect(notice).to_contain_text(f"{reference} tasked to EAST")
     expect(page.locator("#section-EAST tr").filter(has_text=reference)).to_have_count(0)  # off the list

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from tests.factories import P1_CAPABILITY_D, morile_inputs, unchecked
 from tests.web.pages import add_cast, make_case, visitor
-from workflow import queries, service
+from workflow import hub_resources, queries, service
 
 MORILE_FORM = {
     "assessment.harm.physical": "4",
@@ -193,6 +193,9 @@ def test_a_guard_failure_puts_the_message_beside_the_field(engine: Engine) -> No
 def test_task_needs_an_owner_and_keeps_the_team_typed(engine: Engine) -> None:
     add_cast(engine)
     made = make_case(engine, "prioritised")
+    with Session(engine) as s:  # teams are reference data now (issue 13): chosen, no longer typed
+        team = {"code": "Team Blue", "name": "Blue"}
+        hub_resources.add_team(s, hub="EAST", data=team, by=unchecked("admin"))
     v = visitor(engine, "sup.centre")
     response = v.post(f"/cases/{made.id}/actions/task", {"version": str(made.version), "team": "Team Blue"})
     assert response.status_code == 422

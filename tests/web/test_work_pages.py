@@ -14,7 +14,7 @@ from notifications.delivery import Channels
 from notifications.worker import run_once
 from tests.factories import P1_CAPABILITY_D, unchecked
 from tests.web.pages import add_cast, make_case, visitor
-from workflow import queries, rulesets, service
+from workflow import hub_resources, queries, rulesets, service
 from workflow.db import utcnow
 from workflow.models import Escalation
 from workflow.settings import get_settings
@@ -188,6 +188,9 @@ def test_escalations_follow_need_to_know_and_role(engine: Engine) -> None:
 
 def test_tasking_list_ranks_by_band_and_shows_capacity(engine: Engine) -> None:
     add_cast(engine)
+    with Session(engine) as s:  # teams are reference data (issue 13): the chair picks one of the hub's
+        team = {"code": "East surveillance 2", "name": "East surveillance 2"}
+        hub_resources.add_team(s, hub="EAST", data=team, by=unchecked("admin"))
     low = make_case(engine, "assessed")
     high_id, _, high_ref = escalated(engine)
     v = visitor(engine, "sup.centre")

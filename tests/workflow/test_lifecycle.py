@@ -34,6 +34,7 @@ LEGAL = [
     ("tasked", "review", "reviewed"),
     ("tasked", "reassess", "assessed"),
     ("tasked", "rescore", "tasked"),
+    ("tasked", "transfer", "tasked"),
     ("reviewed", "continue", "tasked"),
     ("reviewed", "reassess", "assessed"),
     ("reviewed", "close", "closed"),
@@ -44,6 +45,7 @@ LEGAL = [
         for ended in ("closed", "rejected", "withdrawn")
         for decision in ("retain", "dispose")
     ),
+    ("reviewed", "transfer", "reviewed"),
 ]
 STATES = ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed", "rejected", "withdrawn")
 # Case log notes and attachments (issue 14) are recorded in every state, closed cases included. An
@@ -68,6 +70,7 @@ PEOPLES_TRIGGERS = (
     "attach",
     "retain",
     "dispose",
+    "transfer",
 )
 ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in DEFINED}]
 

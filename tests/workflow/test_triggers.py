@@ -19,7 +19,7 @@ from workflow.states import State
 from workflow.triggers import Need, Page, TriggerSpec
 
 SCOPES = ("any", "owner", "unit")
-NOTIFIED_ROLES = {"requester", "owner", "hub_supervisor"}
+NOTIFIED_ROLES = {"requester", "owner", "hub_supervisor", "previous_hub_supervisor"}
 
 
 def test_every_trigger_is_defined_completely() -> None:

@@ -6,6 +6,7 @@ Importing this package registers every table on SQLModel.metadata (Alembic relie
 """
 
 from workflow.models.access import AccountLock, ApiToken, CaseRead, IdempotencyRecord, SignInAttempt
+from workflow.models.capacity import HubCapacity, HubTeam
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
 from workflow.models.records import SubjectAccess, SubjectKey, SubjectToken
 from workflow.models.reference import Hub, Unit, User
@@ -27,6 +28,8 @@ __all__ = [
     "Escalation",
     "EventOutbox",
     "Hub",
+    "HubCapacity",
+    "HubTeam",
     "IdempotencyRecord",
     "ImportedRow",
     "Refusal",
