@@ -311,7 +311,9 @@ class TooLittleHistory(DomainError):
     """A forecast asked of a log too short to say anything about next year (#16: under 8 weeks)."""
 
     kind = "too-little-history"
-    status = 422
+    # The log, not the request, is short: 409 (the state of the data), where a 422 would have to name a
+    # field the caller got wrong.
+    status = 409
     title = "Too little history to forecast"
     page_title = "Not enough history yet"
 

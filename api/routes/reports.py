@@ -72,7 +72,7 @@ async def evaluation(
             "description": "the forecast as JSON, or as CSV with format=csv",
             "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
         },
-        **problem_responses(401, 403, 422),
+        **problem_responses(401, 403, 409, 422),
     },
     summary="Demand forecast, recorded effort and the staff a service level needs (the Full Business Case)",
     description=(

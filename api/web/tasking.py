@@ -19,7 +19,7 @@ import rules
 from api import exports, pack, tasking_view
 from api.deps import SessionDep
 from api.web.core import WebRoute, WebUser, highest_marking, render, templates, when
-from workflow import accounts, strategies
+from workflow import strategies
 from workflow.access import Principal
 from workflow.db import utcnow
 from workflow.errors import NotFound
@@ -68,15 +68,11 @@ def confirmation(session: Session, who: Principal, done: str | None, case_id: st
 def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[str, object]:
     strategy = strategies.active_strategy(session)
     may_task = who.has("supervisor")
-    staff = (
-        [u for u in accounts.list_users(session) if u.active and "case_owner" in u.roles] if may_task else []
-    )
     listed = [c.id for h in hubs for c in h.cases]
     return {
         "title": "Tasking list",
         "capacity": reads_capacity.for_tasking(session, who=who, case_ids=listed, forms=may_task),
         "hubs": hubs,
-        "staff": staff,
         "strands": STRANDS_4P,
         "per_hub": PER_HUB,
         "may_task": may_task,

@@ -218,5 +218,5 @@ def test_too_little_history_is_a_plain_refusal(engine: Engine) -> None:
     run_demo(engine, seed=4, weeks=3, requests=20, passwords=False)
     with Session(engine) as session, pytest.raises(TooLittleHistory) as refused:
         fbc.outlook(session, who=OPERATOR)
-    assert refused.value.status == 422
+    assert refused.value.status == 409
     assert "needs at least 8" in refused.value.public_detail()

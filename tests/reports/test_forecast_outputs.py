@@ -91,7 +91,7 @@ def test_page_api_and_cli_show_the_same_forecast(engine: Engine, tmp_path: Path)
 def test_too_little_history_says_so_on_the_page_and_the_command_line(engine: Engine) -> None:
     run_demo(engine, seed=4, weeks=3, requests=20, passwords=False)
     page = visitor(engine, "chair").get("/reports/forecast")
-    assert page.status_code == 422
+    assert page.status_code == 409
     assert "needs at least 8" in page.text and "<svg" not in page.text
 
 
