@@ -15,6 +15,7 @@ from workflow.models import (
     Assessment,
     Case,
     CaseEvent,
+    CaseLink,
     CaseRead,
     Decision,
     Escalation,
@@ -23,6 +24,8 @@ from workflow.models import (
     IdempotencyRecord,
     Refusal,
     RulesetVersion,
+    TargetKey,
+    TargetName,
     Timer,
     Unit,
     User,
@@ -49,3 +52,6 @@ VERSION = table_of(RulesetVersion)
 TOKEN = table_of(ApiToken)
 READ = table_of(CaseRead)
 RECORD = table_of(IdempotencyRecord)
+TARGET_NAME = table_of(TargetName)
+TARGET_KEY = table_of(TargetKey)
+LINK = table_of(CaseLink)

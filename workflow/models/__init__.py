@@ -7,6 +7,7 @@ Importing this package registers every table on SQLModel.metadata (Alembic relie
 
 from workflow.models.access import AccountLock, ApiToken, CaseRead, IdempotencyRecord, SignInAttempt
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
+from workflow.models.links import CaseLink, TargetKey, TargetName
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
 from workflow.models.rulesets import RulesetVersion
@@ -18,6 +19,7 @@ __all__ = [
     "Assessment",
     "Case",
     "CaseEvent",
+    "CaseLink",
     "CaseRead",
     "Decision",
     "Escalation",
@@ -27,6 +29,8 @@ __all__ = [
     "Refusal",
     "RulesetVersion",
     "SignInAttempt",
+    "TargetKey",
+    "TargetName",
     "Timer",
     "Unit",
     "User",

@@ -1,0 +1,149 @@
+"""Deconfliction against the database: every case's target names filed under their blocking keys, the
+search for candidates among open and recently closed cases of every unit, and the candidate links.
+
+At submission the names are filed and the candidates recorded inside the submission's own transaction
+(an after-step of its event), not by a later event-driven step: one transaction per state change holds,
+no request is ever on file unchecked, and the links are derived data (the submission event holds every
+name, so they can be rebuilt from the log). The search is a single aggregate over the key index, so it
+costs milliseconds whatever the caseload (bench/coordination.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlmodel import Session
+
+from workflow.change import AfterEvent
+from workflow.deconfliction.matcher import Candidate, Known, Name, match
+from workflow.deconfliction.names import keys, kind_of
+from workflow.settings import get_settings
+from workflow.states import OPEN_STATES, State
+from workflow.tables import CASE, LINK, TARGET_KEY, TARGET_NAME
+
+# The request fields deconfliction reads beyond the target's name (not case columns: the submission
+# event holds them, and the name index below).
+EXTRA_FIELDS = ("target_aliases", "target_locations")
+# Names sharing the most keys with the ones searched for, scored in full; the rest are too far apart.
+SHORTLIST = 200
+# Pairs of names kept as the reasons of one link (the best first).
+REASONS_KEPT = 5
+
+_INSERT_NAME = insert(TARGET_NAME).returning(TARGET_NAME.c.id)
+_INSERT_KEY = insert(TARGET_KEY)
+_INSERT_LINK = insert(LINK)
+
+
+def names_of(request: Mapping[str, Any]) -> list[Name]:
+    """The names of a request's target that are matched: its name and aliases (as the target's kind;
+    a crime theme is no name) and the places tied to it."""
+    kind = kind_of(str(request.get("target_type", "")))
+    found: list[Name] = []
+    if kind is not None:
+        found.append(Name(str(request["target_name"]), kind, "target_name"))
+        found += [
+            Name(a, kind, f"target_aliases[{i}]") for i, a in enumerate(request.get("target_aliases") or ())
+        ]
+    found += [
+        Name(p, "place", f"target_locations[{i}]")
+        for i, p in enumerate(request.get("target_locations") or ())
+    ]
+    return found
+
+
+def keys_of(name: Name) -> frozenset[str]:
+    """The blocking keys `name` is filed and searched under."""
+    return keys(name.norm, name.kind)
+
+
+def file_names(session: Session, *, case_id: int, names: Sequence[Name]) -> None:
+    """Add a case's names and their keys to the index."""
+    conn = session.connection()
+    for n in names:
+        norm = n.norm
+        target_id = conn.execute(
+            _INSERT_NAME,
+            {"case_id": case_id, "field": n.field, "kind": n.kind, "name": n.value, "normalised": norm.text},
+        ).scalar_one()
+        rows = [{"key": k, "target_id": target_id, "case_id": case_id} for k in sorted(keys(norm, n.kind))]
+        if rows:
+            conn.execute(_INSERT_KEY, rows)
+
+
+def _live(now: datetime, days: int) -> Any:
+    """Open cases, and cases closed in the last `days` (rejected and withdrawn requests were no work)."""
+    return or_(
+        CASE.c.state.in_(OPEN_STATES),
+        and_(CASE.c.state == State.CLOSED.value, CASE.c.updated_at >= now - timedelta(days=days)),
+    )
+
+
+_SHORTLIST = (
+    select(TARGET_KEY.c.target_id, func.count().label("shared"))
+    .join(CASE, CASE.c.id == TARGET_KEY.c.case_id)
+    .where(TARGET_KEY.c.key.in_(bindparam("p_keys", expanding=True)), CASE.c.id != bindparam("p_self"))
+    .group_by(TARGET_KEY.c.target_id)
+    .order_by(func.count().desc(), TARGET_KEY.c.target_id)
+    .limit(SHORTLIST)
+)
+_NAMES = select(
+    TARGET_NAME.c.id, TARGET_NAME.c.case_id, TARGET_NAME.c.field, TARGET_NAME.c.kind, TARGET_NAME.c.name
+).where(TARGET_NAME.c.id.in_(bindparam("p_ids", expanding=True)))
+
+
+def search(
+    session: Session,
+    *,
+    names: Sequence[Name],
+    now: datetime,
+    days: int | None = None,
+    exclude_case: int = 0,
+) -> list[Candidate]:
+    """Cases of every unit, open or closed in the last `days`, with a target name matching one of
+    `names`; each candidate's owner is its case id."""
+    wanted = sorted({k for n in names for k in keys(n.norm, n.kind)})
+    if not wanted:
+        return []
+    days = get_settings().deconfliction_days if days is None else days
+    conn = session.connection()
+    shortlist = _SHORTLIST.where(_live(now, days))
+    ids = [r.target_id for r in conn.execute(shortlist, {"p_keys": wanted, "p_self": exclude_case})]
+    if not ids:
+        return []
+    known = [Known(r.case_id, Name(r.name, r.kind, r.field)) for r in conn.execute(_NAMES, {"p_ids": ids})]
+    return match(names, known)
+
+
+def record_links(session: Session, *, case_id: int, found: Iterable[Candidate], at: datetime) -> int:
+    """Record candidate links from `case_id` to each found case (older first); returns how many."""
+    rows = [
+        {
+            "older_case_id": min(case_id, int(c.owner)),  # type: ignore[call-overload]
+            "newer_case_id": max(case_id, int(c.owner)),  # type: ignore[call-overload]
+            "score": c.score,
+            "reasons": [r.as_dict() for r in c.reasons[:REASONS_KEPT]],
+            "status": "candidate",
+            "raised_at": at,
+        }
+        for c in found
+    ]
+    if rows:
+        session.connection().execute(_INSERT_LINK, rows)
+    return len(rows)
+
+
+def at_submission(case_id: int, request: Mapping[str, Any], at: datetime) -> AfterEvent:
+    """The submission's after-step: file the new case's names and record its candidate links."""
+    names = names_of(request)
+
+    def run(session: Session, _event_id: int) -> None:
+        if not names:
+            return
+        found = search(session, names=names, now=at, exclude_case=case_id)
+        file_names(session, case_id=case_id, names=names)
+        record_links(session, case_id=case_id, found=found, at=at)
+
+    return run
