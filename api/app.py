@@ -26,7 +26,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import problems, web
 from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
-from api.routes import admin, auth, cases, escalations, reports
+from api.routes import admin, auth, cases, escalations, links, reports
 from api.throttle import SignInThrottle
 from workflow.accounts import TOKEN_TTL
 from workflow.db import make_engine, reachable
@@ -138,6 +138,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(auth.admin)
     app.include_router(cases.router)
+    app.include_router(links.router)
     app.include_router(admin.router)
     app.include_router(escalations.router)
     app.include_router(reports.router)

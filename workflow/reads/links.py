@@ -64,6 +64,7 @@ class CaseLinks:
     note: str | None = None  # for a requester: COORDINATING, when it is
     # The target's other names and places as the request gave them (the reader may see the case).
     names: tuple[str, ...] = ()
+    staff: bool = False  # told of links (not only of co-ordination)
 
     @property
     def candidates(self) -> list[LinkView]:
@@ -143,7 +144,7 @@ def links_of(
                 may_decide=seen and decides,
             )
         )
-    return CaseLinks(case_id, coordinated, views, None, names)
+    return CaseLinks(case_id, coordinated, views, None, names, staff=True)
 
 
 @dataclass(frozen=True)
