@@ -3,7 +3,7 @@
 A plain function over plain values, so deconfliction at submission (`workflow.deconfliction.index`),
 a subject-access search and the benchmark all ask the same question the same way. Two names match when,
 in their normalised forms (`names.normalise`), their numbers agree exactly (14 Acre Lane is not 41),
-their qualifiers do not contradict each other (North Peckham is not South Peckham), and a blend of
+their qualifiers agree (North Peckham is neither South Peckham nor Peckham), and a blend of
 rapidfuzz's token-sort ratio over the spelling and over the words' NYSIIS codes reaches THRESHOLD: the
 spelling carries most of the weight, the sound lets "Mohammed" meet "Muhammad" without letting "Jane"
 meet "John".
@@ -89,7 +89,9 @@ def similarity(a: Normalised, b: Normalised) -> tuple[float, str]:
         return 100.0, EXACT
     if a.numbers != b.numbers:
         return 0.0, "numbers differ"
-    if a.qualifiers and b.qualifiers and a.qualifiers != b.qualifiers:
+    # A qualifier names a faction or a generation: "West Peckham Boys" is not "Peckham Boys", nor "John
+    # Smith junior" his father, however close the spelling (one-sided qualifiers included).
+    if a.qualifiers != b.qualifiers:
         return 0.0, "qualifiers differ"
     spelling = max(fuzz.token_sort_ratio(a.text, b.text), fuzz.ratio(a.compact, b.compact))
     sound = max(
