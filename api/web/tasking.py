@@ -21,6 +21,7 @@ from workflow import accounts
 from workflow.access import Forbidden, Principal
 from workflow.errors import NotFound
 from workflow.lifecycle import STRANDS_4P
+from workflow.reads import links as link_reads
 from workflow.reads import tasking as reads_tasking
 from workflow.reads.tasking import PER_HUB, HubAgenda
 
@@ -71,6 +72,7 @@ def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[st
         "strands": STRANDS_4P,
         "per_hub": PER_HUB,
         "may_task": may_task,
+        "groups": link_reads.groups_for(session, who=who, case_ids=[c.id for h in hubs for c in h.cases]),
     }
 
 

@@ -179,6 +179,12 @@ class Group:
     coordinating_hub: str | None
     members: tuple[int, ...]  # those the reader may see, lead first when they may see it
     hidden: int  # members outside the reader's view (counted, never named)
+    references: Mapping[int, str]  # of the members the reader may see
+
+    @property
+    def lead_reference(self) -> str | None:
+        """The lead case's reference, where the reader may see the lead."""
+        return self.references.get(self.lead_case_id)
 
     @property
     def size(self) -> int:
@@ -230,7 +236,8 @@ def groups_for(session: Session, *, who: Principal, case_ids: Collection[int]) -
         lead = leads[-1] if leads else min(cs)
         hub = hubs[-1] if hubs else cases[lead]["hub"]
         visible = sorted((c for c in cs if access.can_see(who, cases[c])), key=lambda c: (c != lead, c))
-        group = Group(lead, hub, tuple(visible), len(cs) - len(visible))
+        refs = {c: str(cases[c]["reference"]) for c in visible}
+        group = Group(lead, hub, tuple(visible), len(cs) - len(visible), refs)
         for c in cs:
             if c in case_ids:
                 out[c] = group
