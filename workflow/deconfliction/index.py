@@ -30,6 +30,9 @@ EXTRA_FIELDS = ("target_aliases", "target_locations")
 # Names sharing the most keys with the ones searched for, scored in full; the rest are too far apart
 # (a true match shares most of its keys: bench/coordination.py measures the recall this keeps).
 SHORTLIST = 50
+# A key filed under more names than this says little (a first name, "boys", "road"): it is left out of
+# the shortlist while the name has rarer keys, so a search never walks tens of thousands of rows.
+COMMON = 1_000
 # Pairs of names kept as the reasons of one link (the best first).
 REASONS_KEPT = 5
 
@@ -84,6 +87,10 @@ _SHORTLIST = (
     .order_by(func.count().desc(), TARGET_KEY.c.target_id)
     .limit(SHORTLIST)
 )
+# How many names a key is filed under, counted no further than COMMON + 1.
+_POSTINGS = select(func.count()).select_from(
+    select(TARGET_KEY.c.target_id).where(TARGET_KEY.c.key == bindparam("p_key")).limit(COMMON + 1).subquery()
+)
 _NAMES = (
     select(TARGET_NAME.c.case_id, TARGET_NAME.c.field, TARGET_NAME.c.kind, TARGET_NAME.c.name)
     .join(CASE, CASE.c.id == TARGET_NAME.c.case_id)
@@ -114,7 +121,8 @@ def search(
         return []
     days = get_settings().deconfliction_days if days is None else days
     conn = session.connection()
-    ids = list(conn.execute(_SHORTLIST, {"p_keys": wanted}).scalars())
+    rare = [k for k in wanted if conn.execute(_POSTINGS, {"p_key": k}).scalar_one() <= COMMON]
+    ids = list(conn.execute(_SHORTLIST, {"p_keys": rare or wanted}).scalars())
     if not ids:
         return []
     since = now - timedelta(days=days)
