@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from workflow import access
 from workflow.change import Change
 from workflow.effects import Acting
 from workflow.errors import FieldProblem, InvalidInput
@@ -24,8 +23,9 @@ DISMISSED = "dismissed"
 
 
 def _decide(a: Acting, status: str) -> None:
-    # The service runs this effect, and the triggers name it: import both late.
-    from workflow import triggers
+    # The triggers name this effect, and the access policy and the service are built from the triggers:
+    # import them late.
+    from workflow import access, triggers
     from workflow.service import load_case, write_change
 
     session, case_id = a.session, a.row.id
