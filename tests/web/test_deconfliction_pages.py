@@ -81,3 +81,36 @@ def test_the_tasking_list_groups_linked_cases(engine: Engine) -> None:
         groups = link_reads.groups_for(s, who=system("t"), case_ids=[mine.id, theirs.id])
     assert groups[mine.id] is groups[theirs.id]
     assert (groups[mine.id].lead_case_id, groups[mine.id].members) == (theirs.id, (theirs.id, mine.id))
+
+
+def test_a_request_gives_other_names_and_places_one_a_line(engine: Engine) -> None:
+    add_cast(engine)
+    theirs = make_case(engine, **THEIRS)
+    v = visitor(engine, "req.ne")
+    form = v.get("/requests/new").text
+    assert '<label for="target_aliases">' in form and '<label for="target_locations">' in form
+    request = {
+        "title": "Line from Newham",
+        "target_type": "ocg",
+        "target_name": "Stockwell Crew",
+        "target_aliases": "Brixtin Boyz\n\n  SW9 Mandem  \n",
+        "target_locations": "14 Acre Ln, Brixton",
+        "themes": ["drugs"],
+        "capabilities": ["surveillance"],
+        "summary": "Line holder supplying class A.",
+        "protective_marking": "OFFICIAL",
+    }
+    done = v.post("/requests/new", request)
+    assert done.status_code == 303, done.text
+    with Session(engine) as s:
+        [link] = s.execute(LINK.select()).mappings().all()
+        assert link["older_case_id"] == theirs.id
+        assert link["reasons"][0]["name"] == "Brixtin Boyz"
+    mine = int(link["newer_case_id"])
+    page = v.get(f"/cases/{mine}").text
+    assert "SW9 Mandem" in page and "14 Acre Ln, Brixton" in page  # their own request's other names
+    assert theirs.reference not in page
+    too_many = v.post(
+        "/requests/new", {**request, "target_aliases": "\n".join(f"name {i}" for i in range(11))}
+    )
+    assert too_many.status_code == 422 and 'id="target_aliases-error"' in too_many.text
