@@ -191,7 +191,15 @@ def test_case_detail(api: TestClient, engine: Engine) -> None:
     assert body["assessment"]["band"] == body["band"]
     why = body["decisions"][-1]
     assert why["ruleset_version"] and why["rules_fired"] and why["route_rule"]
-    assert set(body["legal_triggers"]) <= {"reject", "rescore", "await_information", "information_received"}
+    # (confirm_link and dismiss_link: an analyst decides deconfliction links on any open case, issue 13.)
+    assert set(body["legal_triggers"]) <= {
+        "reject",
+        "rescore",
+        "await_information",
+        "information_received",
+        "confirm_link",
+        "dismiss_link",
+    }
     assert "reject" in body["legal_triggers"] and "prioritise" not in body["legal_triggers"]
 
 
