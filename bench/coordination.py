@@ -286,6 +286,8 @@ def seed(engine: Engine, names: list[tuple[str, str]]) -> list[int]:
                 "kind": kind,
                 "name": name,
                 "normalised": norm.text,
+                "phonetic": norm.phonetic,
+                "metaphone": norm.metaphone,
             }
         )
         key_rows += [{"key": k, "target_id": target_id, "case_id": case_id} for k in keys(norm, kind)]

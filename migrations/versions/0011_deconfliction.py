@@ -1,4 +1,4 @@
-"""deconfliction
+"""deconfliction: every case's target names and their blocking keys, and the links between cases
 
 Revision ID: deconfliction
 Revises: 0010
@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("normalised", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+        sa.Column("phonetic", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+        sa.Column("metaphone", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["case.id"],

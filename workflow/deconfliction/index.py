@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from workflow.change import AfterEvent
 from workflow.deconfliction.matcher import Candidate, Known, Name, match
-from workflow.deconfliction.names import keys, kind_of
+from workflow.deconfliction.names import keys, kind_of, stored
 from workflow.settings import get_settings
 from workflow.states import OPEN_STATES, State
 from workflow.tables import CASE, LINK, TARGET_KEY, TARGET_NAME
@@ -70,7 +70,15 @@ def file_names(session: Session, *, case_id: int, names: Sequence[Name]) -> None
         norm = n.norm
         target_id = conn.execute(
             _INSERT_NAME,
-            {"case_id": case_id, "field": n.field, "kind": n.kind, "name": n.value, "normalised": norm.text},
+            {
+                "case_id": case_id,
+                "field": n.field,
+                "kind": n.kind,
+                "name": n.value,
+                "normalised": norm.text,
+                "phonetic": norm.phonetic,
+                "metaphone": norm.metaphone,
+            },
         ).scalar_one()
         rows = [{"key": k, "target_id": target_id, "case_id": case_id} for k in sorted(keys(norm, n.kind))]
         if rows:
@@ -92,7 +100,15 @@ _POSTINGS = select(func.count()).select_from(
     select(TARGET_KEY.c.target_id).where(TARGET_KEY.c.key == bindparam("p_key")).limit(COMMON + 1).subquery()
 )
 _NAMES = (
-    select(TARGET_NAME.c.case_id, TARGET_NAME.c.field, TARGET_NAME.c.kind, TARGET_NAME.c.name)
+    select(
+        TARGET_NAME.c.case_id,
+        TARGET_NAME.c.field,
+        TARGET_NAME.c.kind,
+        TARGET_NAME.c.name,
+        TARGET_NAME.c.normalised,
+        TARGET_NAME.c.phonetic,
+        TARGET_NAME.c.metaphone,
+    )
     .join(CASE, CASE.c.id == TARGET_NAME.c.case_id)
     .where(
         TARGET_NAME.c.id.in_(bindparam("p_ids", expanding=True)),
@@ -127,7 +143,10 @@ def search(
         return []
     since = now - timedelta(days=days)
     rows = conn.execute(_NAMES, {"p_ids": ids, "p_self": exclude_case, "p_since": since})
-    known = [Known(r.case_id, Name(r.name, r.kind, r.field)) for r in rows]
+    known = [
+        Known(r.case_id, Name(r.name, r.kind, r.field), stored(r.normalised, r.phonetic, r.metaphone))
+        for r in rows
+    ]
     return match(names, known)
 
 

@@ -45,6 +45,11 @@ class Known:
 
     owner: Hashable
     name: Name
+    norm: Normalised | None = None  # its normalised form, where the caller has it already
+
+    @property
+    def normalised(self) -> Normalised:
+        return self.norm if self.norm is not None else self.name.norm
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,7 @@ def match(names: Sequence[Name], known: Iterable[Known], *, threshold: float = T
             by_kind.setdefault(n.kind, []).append(n)
     for k in known:
         for n in by_kind.get(k.name.kind, ()):
-            a, b = n.norm, k.name.norm
+            a, b = n.norm, k.normalised
             score, algorithm = similarity(a, b)
             if score < threshold:
                 continue

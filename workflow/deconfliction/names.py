@@ -119,6 +119,20 @@ def normalise(name: str, kind: str) -> Normalised:
     )
 
 
+def stored(text: str, phonetic: str, metaphone: str) -> Normalised:
+    """A name's normalised form rebuilt from what the index keeps (no transliteration, no codes)."""
+    tokens = tuple(text.split())
+    return Normalised(
+        text=text,
+        tokens=tokens,
+        compact="".join(tokens),
+        phonetic=phonetic,
+        metaphone=metaphone,
+        numbers=frozenset(t for t in tokens if t.isdigit()),
+        qualifiers=frozenset(t for t in tokens if t in QUALIFIERS),
+    )
+
+
 @lru_cache(maxsize=65536)
 def _code(token: str) -> str:
     return token if token.isdigit() else jellyfish.nysiis(token)

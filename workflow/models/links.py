@@ -24,6 +24,9 @@ class TargetName(SQLModel, table=True):
     kind: str = Field(max_length=8, description="group, person or place")
     name: str = Field(max_length=200)
     normalised: str = Field(max_length=400)
+    # The words' sound codes as the matcher compares them, kept so a search never re-derives them.
+    phonetic: str = Field(max_length=400)
+    metaphone: str = Field(max_length=400)
 
 
 class TargetKey(SQLModel, table=True):
