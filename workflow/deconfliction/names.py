@@ -146,9 +146,10 @@ def _metaphone(token: str) -> str:
 def keys(norm: Normalised, kind: str) -> frozenset[str]:
     """The blocking keys a name is filed under: a candidate must share some with the name searched for.
 
-    Per word, its NYSIIS and metaphone codes (spelling variants and transliterations share one) and its
-    first three letters (a typo late in a word keeps them); and the first five letters of the words run
-    together (split or joined words). Kind comes first, so one index holds every kind apart.
+    Per word, its NYSIIS and metaphone codes (spelling variants and transliterations share one), its
+    first three letters and, for a longer word, its last three (a typo inside a word keeps one of them);
+    and the first five letters of the words run together (split or joined words). Kind comes first, so
+    one index holds every kind apart.
     """
     found: set[str] = set()
     for token in norm.tokens:
@@ -157,6 +158,8 @@ def keys(norm: Normalised, kind: str) -> frozenset[str]:
         found.add(f"{kind}:n:{_code(token)}")
         found.add(f"{kind}:m:{_metaphone(token)}")
         found.add(f"{kind}:p:{token[:3]}")
+        if len(token) >= 5:
+            found.add(f"{kind}:s:{token[-3:]}")
     if len(norm.compact) >= 4:
         found.add(f"{kind}:c:{norm.compact[:5]}")
     return frozenset(found)
