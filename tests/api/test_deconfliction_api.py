@@ -7,12 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from notifications import dispatch
+from notifications.models import Delivery
 from tests.api.clients import add_cast, app_client, assert_problem, auth, make_case
+from tests.factories import unchecked
 from tests.web.pages import visitor
-from workflow import queries
+from workflow import queries, service
 
 COORDINATING = "The centre is co-ordinating this request with other work."
 THEIRS = {
@@ -142,3 +146,16 @@ def test_hub_staff_see_no_details_of_a_case_outside_their_view(engine: Engine, p
     assert _leaks(seen.text, pair["theirs"]) == []
     body = assert_problem(_confirm(engine, pair, who=staff, reason="same"), 422)
     assert body["errors"][0]["field"] == "link"
+
+
+def test_no_one_is_notified_of_a_link(engine: Engine, pair: dict[str, Any]) -> None:
+    theirs, mine = pair["theirs"], pair["mine"]
+    done = _confirm(engine, pair, reason=f"Same OCG as {theirs.reference}.")
+    assert done.status_code == 200, done.text
+    with Session(engine) as s:
+        asked = {"reason": "Source grading missing."}
+        service.fire(s, case_id=mine.id, trigger="await_information", by=unchecked("analyst1"), data=asked)
+        dispatch.dispatch(s, email_enabled=True)
+        told = [(d.recipient, d.trigger) for d in s.execute(select(Delivery)).scalars()]
+    assert ("req.ne", "await_information") in told  # the requester hears of what they are told of ...
+    assert [t for t in told if t[1] == "confirm_link"] == []  # ... and nobody of the link
