@@ -19,7 +19,7 @@ from workflow.deconfliction import index
 from workflow.deconfliction.matcher import THRESHOLD, Known, Name, match, similarity
 from workflow.deconfliction.names import normalise
 from workflow.errors import GuardFailed, InvalidInput
-from workflow.tables import LINK
+from workflow.tables import LINK, TARGET_KEY, TARGET_NAME
 
 GOLDEN = YAML(typ="safe").load((Path(__file__).parent / "golden_deconfliction" / "names.yaml").read_text())
 
@@ -214,3 +214,17 @@ def test_a_link_of_another_case_is_no_link_here(session: Session) -> None:
     with pytest.raises(InvalidInput) as refused:
         _decide(session, other.case_id, "confirm_link", {"link": link, "reason": "same"})
     assert refused.value.problems[0].field == "link"
+
+
+def test_cases_filed_before_deconfliction_are_indexed_from_their_events(session: Session) -> None:
+    a = _submit(session, "AS", target_name="Brixton Boys")
+    b = _submit(session, "NE", target_name="Stockwell Crew", target_aliases=["The Brixton Boyz"])
+    session.execute(LINK.delete())
+    session.execute(TARGET_KEY.delete())
+    session.execute(TARGET_NAME.delete())  # as if submitted before the index existed
+    session.commit()
+    assert index.index_unfiled(session, now=utcnow()) == 2
+    [link] = _links(session)
+    assert (link["older_case_id"], link["newer_case_id"]) == (a.case_id, b.case_id)
+    assert link["reasons"][0]["field"] == "target_aliases[0]"
+    assert index.index_unfiled(session, now=utcnow()) == 0  # run again: nothing left to file

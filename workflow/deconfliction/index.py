@@ -22,7 +22,7 @@ from workflow.deconfliction.matcher import Candidate, Known, Name, match
 from workflow.deconfliction.names import keys, kind_of, stored
 from workflow.settings import get_settings
 from workflow.states import OPEN_STATES, State
-from workflow.tables import CASE, LINK, TARGET_KEY, TARGET_NAME
+from workflow.tables import CASE, EVENT, LINK, TARGET_KEY, TARGET_NAME
 
 # The request fields deconfliction reads beyond the target's name (not case columns: the submission
 # event holds them, and the name index below).
@@ -180,3 +180,23 @@ def at_submission(case_id: int, request: Mapping[str, Any], at: datetime) -> Aft
         record_links(session, case_id=case_id, found=found, at=at)
 
     return run
+
+
+def index_unfiled(session: Session, *, now: datetime, limit: int | None = None) -> int:
+    """File the names of cases that have none on file (cases submitted before deconfliction existed),
+    oldest first, recording each one's candidate links against those filed before it, as its submission
+    would have. Reads each request from its submission event (the truth); commits once. Returns how many."""
+    filed = select(TARGET_NAME.c.case_id).distinct()
+    unfiled = (
+        select(EVENT.c.case_id, EVENT.c.payload)
+        .where(EVENT.c.seq == 1, EVENT.c.trigger == "submit", EVENT.c.case_id.not_in(filed))
+        .order_by(EVENT.c.case_id)
+    )
+    if limit is not None:
+        unfiled = unfiled.limit(limit)
+    done = 0
+    for case_id, payload in session.connection().execute(unfiled).all():
+        at_submission(case_id, (payload or {}).get("request") or {}, now)(session, 0)
+        done += 1
+    session.commit()
+    return done
