@@ -20,17 +20,6 @@ from workflow.reads import links as link_reads
 router = APIRouter(prefix=CASES, tags=["deconfliction"])
 
 
-class OtherCaseOut(BaseModel):
-    id: int
-    reference: str
-    title: str
-    target_type: str
-    target_name: str
-    requesting_unit: str
-    hub: str | None
-    state: str
-
-
 class LinkOut(BaseModel):
     id: int
     status: str = Field(description="candidate | confirmed | dismissed")
@@ -39,7 +28,7 @@ class LinkOut(BaseModel):
         description="each pair of names that matched: field, name, normalised, other_field, other_name, "
         "other_normalised (absent where you may not see the other case), algorithm, score"
     )
-    other: OtherCaseOut | None = Field(description="null: a case outside your view")
+    other: link_reads.OtherCase | None = Field(description="null: a case outside your view")
     raised_at: datetime
     decided_by: str | None
     decided_at: datetime | None
