@@ -47,7 +47,8 @@ def pair(engine: Engine) -> dict[str, Any]:
 
 def _confirm(engine: Engine, pair: dict[str, Any], who: str = "analyst.centre", **body: Any) -> Any:
     mine = pair["mine"]
-    version = queries.get_case(Session(engine), case_id=mine.id).version
+    with Session(engine) as s:
+        version = queries.get_case(s, case_id=mine.id).version
     return pair["client"].post(
         f"/api/v1/cases/{mine.id}/transitions/confirm_link",
         headers={**auth(engine, who), "If-Match": f'"{version}"'},

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all
 from sqlmodel import Session
 
 from workflow.change import AfterEvent
@@ -95,10 +95,28 @@ _SHORTLIST = (
     .order_by(func.count().desc(), TARGET_KEY.c.target_id)
     .limit(SHORTLIST)
 )
-# How many names a key is filed under, counted no further than COMMON + 1.
-_POSTINGS = select(func.count()).select_from(
-    select(TARGET_KEY.c.target_id).where(TARGET_KEY.c.key == bindparam("p_key")).limit(COMMON + 1).subquery()
-)
+
+
+def _postings(count: int) -> Any:
+    """One statement counting, for each of `count` keys (bound as k0, k1, ...), how many names it is
+    filed under, no further than COMMON + 1: one round trip however many keys a request has."""
+    found = _POSTINGS.get(count)
+    if found is None:
+        parts = [
+            select(literal(i).label("i"), func.count().label("n")).select_from(
+                select(TARGET_KEY.c.target_id)
+                .where(TARGET_KEY.c.key == bindparam(f"k{i}"))
+                .limit(COMMON + 1)
+                .subquery()
+            )
+            for i in range(count)
+        ]
+        found = _POSTINGS[count] = union_all(*parts)
+    return found
+
+
+# Statements by number of keys (built once each: building costs more than running them).
+_POSTINGS: dict[int, Any] = {}
 _NAMES = (
     select(
         TARGET_NAME.c.case_id,
@@ -137,7 +155,9 @@ def search(
         return []
     days = get_settings().deconfliction_days if days is None else days
     conn = session.connection()
-    rare = [k for k in wanted if conn.execute(_POSTINGS, {"p_key": k}).scalar_one() <= COMMON]
+    postings = conn.execute(_postings(len(wanted)), {f"k{i}": k for i, k in enumerate(wanted)})
+    counts = {i: n for i, n in postings}
+    rare = [k for i, k in enumerate(wanted) if counts[i] <= COMMON]
     ids = list(conn.execute(_SHORTLIST, {"p_keys": rare or wanted}).scalars())
     if not ids:
         return []
