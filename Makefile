@@ -49,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/signin.py
 	$(BIN)/python bench/signin_cost.py
 	$(BIN)/python bench/pages_demo.py
+	$(BIN)/python bench/coordination.py
 
 # Mutation testing of the core modules (not part of `make test`; mutation/run.py, about 10-20 minutes on
 # two cores): one line per module `module: killed/total = score%`, survivors in mutation/out/survivors.txt.

@@ -27,7 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api import logs, metrics, problems, web
 from api.deps import REQUIRES_IF_MATCH
 from api.middleware import RequestGuard, SecurityHeaders
-from api.routes import admin, auth, capacity, cases, escalations, records, reports, tasking
+from api.routes import admin, auth, capacity, cases, escalations, links, records, reports, tasking
 from api.throttle import SignInThrottle
 from workflow import principals
 from workflow.accounts import TOKEN_TTL
@@ -144,6 +144,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(auth.admin)
     app.include_router(cases.router)
+    app.include_router(links.router)
     app.include_router(admin.router)
     app.include_router(capacity.router)
     app.include_router(escalations.router)

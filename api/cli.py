@@ -57,6 +57,19 @@ def db_upgrade() -> None:
     typer.echo(f"database at head; reference data: {added} added")
 
 
+@db_app.command("index-targets")
+@guarded
+def db_index_targets() -> None:
+    """File for deconfliction the target names of cases submitted before it existed (and record their
+    candidate links); cases already filed are left alone, so it may be run again."""
+    from workflow.db import utcnow
+    from workflow.deconfliction import index
+
+    with cli_session() as session:
+        done = index.index_unfiled(session, now=utcnow())
+    typer.echo(f"{done} cases filed for deconfliction")
+
+
 @case_app.command("submit")
 @guarded
 def case_submit(

@@ -81,6 +81,10 @@ class CaseRequest(BaseModel):
     themes: Annotated[list[Code], Field(min_length=1, max_length=20)]
     capabilities: Annotated[list[Code], Field(min_length=1, max_length=20)]
     tags: Annotated[list[Tag], Field(max_length=20)] = []
+    # Other names the target goes by (an OCG's other names, a nominal's aliases and nicknames) and
+    # places tied to it: deconfliction matches them too (workflow/deconfliction). Optional, bounded.
+    target_aliases: Annotated[list[Name], Field(max_length=10)] = []
+    target_locations: Annotated[list[Name], Field(max_length=10)] = []
     protective_marking: Literal["OFFICIAL", "OFFICIAL-SENSITIVE"] = "OFFICIAL"
 
 
@@ -127,6 +131,9 @@ class TransitionInput(BaseModel):
     next_review: date | None = None
     # Task (or transfer) into a hub with no free capacity for what the case asks (workflow.capacity).
     override: bool | None = None
+    # Deconfliction (confirm_link, dismiss_link): which candidate link, and on confirming, the lead case.
+    link: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    lead_case: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -31,6 +31,7 @@ from workflow.change import AfterEvent as AfterEvent
 from workflow.change import CaseRecord, Written
 from workflow.change import Change as Change
 from workflow.db import utcnow
+from workflow.deconfliction import index as deconfliction
 from workflow.effects import decision_writer as decision_writer
 from workflow.errors import (
     Conflict,
@@ -332,6 +333,9 @@ def submit_case(
     assert unit_kind is not None
     at = now or utcnow()
     values = req.model_dump()
+    # Aliases and locations are no case columns: the event holds them (when given) and deconfliction
+    # files them.
+    extras = {k: values.pop(k) for k in deconfliction.EXTRA_FIELDS}
     values["themes"] = sorted(set(req.themes))
     values["capabilities"] = sorted(set(req.capabilities))
     decided = rules.decide(effects.case_facts({**values, "state": State.SUBMITTED.value}, unit_kind))
@@ -358,12 +362,17 @@ def submit_case(
         # The submission is the case's first event, written like every other change (version 0 -> 1),
         # from the row as inserted: the clock planner sees a case with no stage yet.
         row = {**_NEW_CASE_DEFAULTS, **inserted, "id": case_id, "reference": None, "state": None}
+        request_record = {**values, **{k: v for k, v in extras.items() if v}}
         change = Change(
             trigger=spec.name,
             to_state=State.SUBMITTED.value,
             changes={"reference": reference},
-            payload={"request": values, "decisions": decided.payload},
-            after=[decision_writer(case_id, 1, decided, at), _subject_indexer(row)],
+            payload={"request": request_record, "decisions": decided.payload},
+            after=[
+                decision_writer(case_id, 1, decided, at),
+                _subject_indexer(row),
+                deconfliction.at_submission(case_id, request_record, at),
+            ],
             clock=spec.clock,
             notify=spec.notify,
         )

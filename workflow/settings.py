@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # keeps its claim with a heartbeat, so a long batch never needs a long lease (workflow/leases.py).
     lease_seconds: float = Field(default=15.0, gt=0, le=3600)
     smtp_timeout: float = Field(default=10.0, gt=0)
+    # Deconfliction (issue 13): a new request is matched against open cases and against cases closed in
+    # the last this many days (SCTAC_DECONFLICTION_DAYS), of every unit.
+    deconfliction_days: int = Field(default=180, ge=0, le=3650)
     webhook_timeout: float = Field(default=10.0, gt=0)
 
     # Sign-in (issue 12). Throttles count attempts in a moving window, per name and per client address,

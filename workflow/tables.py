@@ -15,6 +15,7 @@ from workflow.models import (
     Assessment,
     Case,
     CaseEvent,
+    CaseLink,
     CaseRead,
     Decision,
     Escalation,
@@ -31,6 +32,8 @@ from workflow.models import (
     SubjectAccess,
     SubjectKey,
     SubjectToken,
+    TargetKey,
+    TargetName,
     Timer,
     Unit,
     User,
@@ -67,3 +70,6 @@ IMPORTED = table_of(ImportedRow)
 RETENTION = table_of(RetentionDecision)
 HUB_CAPACITY = table_of(HubCapacity)
 HUB_TEAM = table_of(HubTeam)
+TARGET_NAME = table_of(TargetName)
+TARGET_KEY = table_of(TargetKey)
+LINK = table_of(CaseLink)

@@ -18,11 +18,12 @@ from typing import Any, Literal
 
 from workflow import effects, localtime, notes
 from workflow.clocks import Clock
+from workflow.deconfliction import decisions as link_decisions
 from workflow.effects import Effect
 from workflow.errors import FieldProblem
 from workflow.facts import DECIDING_FACTS, SCORING_FACTS
 from workflow.principals import Grant
-from workflow.states import CLOCKED, OUTCOMES, State
+from workflow.states import CLOCKED, OUTCOMES, TERMINAL, State
 
 # A guard looks at the case (as a mapping of its columns) and the caller's input, and returns every
 # problem it finds, so a person sees all that is missing at once.
@@ -49,7 +50,8 @@ class Page:
     # Said once it is done; `{reference}` is the case's reference.
     confirm: str = "{reference} updated."
     # "records": shown by the case page's notes and attachments panel, not as an action form.
-    form: Literal["action", "assessment", "records"] = "action"
+    # "link": one form per candidate link, drawn by the case page's links section (_case_links.html).
+    form: Literal["action", "assessment", "records", "link"] = "action"
     # What the `reason` box is called on this form, where "Reason" is not what it holds.
     reason_label: str = "Reason"
 
@@ -133,6 +135,9 @@ def _awaiting(case: Mapping[str, Any]) -> FieldProblem | None:
 
 _ENDED = (State.CLOSED, State.REJECTED, State.WITHDRAWN)
 _RECORDS_OFFICER = Grant("records_officer")
+# Where a link between two cases may be decided: open cases and closed ones (deconfliction matches
+# cases closed in the last SCTAC_DECONFLICTION_DAYS).
+LINKABLE = (*(s for s in State if s not in TERMINAL), State.CLOSED)
 _ASSESSMENT_FIELDS = frozenset({"assessment", "rationale", "reason"})
 # Minutes spent on a step, optional (#16: the FBC staffing model reads them as measured effort).
 _EFFORT = frozenset({"minutes"})
@@ -432,6 +437,49 @@ SPECS: tuple[TriggerSpec, ...] = (
         effect=effects.transfer,
         notify=("hub_supervisor", "previous_hub_supervisor", "owner"),
         facts={"hub": ("hub",), "owner": ("owner",)},
+    ),
+    # -- deconfliction (issue 13) ------------------------------------------------------------------------
+    # An analyst or supervisor decides a candidate link between two cases whose targets matched
+    # (workflow/deconfliction): one event on each case, in one transaction. Open or recently closed cases
+    # alike (a closed case's work still informs a new one; rejected and withdrawn requests were no work and
+    # are never matched). Requesters are never told (need-to-know).
+    TriggerSpec(
+        name="confirm_link",
+        sources=LINKABLE,
+        dest=None,
+        grants=(Grant("analyst"), _SUPERVISOR),
+        page=Page(
+            "Confirm the link (same target)",
+            ("link", "lead_case", "hub", "reason"),
+            confirm="{reference}: link confirmed; both cases record it.",
+            form="link",
+            reason_label="Why they are the same target",
+        ),
+        fields=frozenset({"link", "lead_case", "hub", "reason"}),
+        needs=(
+            Need("link", "say which candidate link is confirmed"),
+            Need("reason", "say why the two cases are the same target"),
+        ),
+        effect=link_decisions.confirm,
+    ),
+    TriggerSpec(
+        name="dismiss_link",
+        sources=LINKABLE,
+        dest=None,
+        grants=(Grant("analyst"), _SUPERVISOR),
+        page=Page(
+            "Dismiss the link (different targets)",
+            ("link", "reason"),
+            confirm="{reference}: link dismissed; both cases record it.",
+            form="link",
+            reason_label="Why they are different targets",
+        ),
+        fields=frozenset({"link", "reason"}),
+        needs=(
+            Need("link", "say which candidate link is dismissed"),
+            Need("reason", "say why the two cases are different targets"),
+        ),
+        effect=link_decisions.dismiss,
     ),
 )
 

@@ -22,10 +22,12 @@ from rules import Matrix
 from workflow import access, accounts, audit, capacity, notes, queries, reference, triggers
 from workflow.access import Principal
 from workflow.db import utcnow
+from workflow.deconfliction import need_to_know
 from workflow.lifecycle import OUTCOMES, STRANDS_4P, LiveMap, LiveTuple
 from workflow.models import Case, CaseEvent
 from workflow.reads import CaseView
 from workflow.reads import case as case_reads
+from workflow.reads import links as link_reads
 from workflow.rulebook import active_rulebook
 
 
@@ -35,6 +37,10 @@ def _assessing() -> tuple[str, ...]:
 
 def _labels() -> dict[str, str]:
     return {s.name: s.page.label for s in triggers.REGISTRY.values()}
+
+
+def _link_forms() -> tuple[str, ...]:
+    return tuple(s.name for s in triggers.fireable() if s.page.form == "link")
 
 
 def _action_fields() -> dict[str, tuple[str, ...]]:
@@ -48,6 +54,7 @@ RECORDS: Sequence[str] = LiveTuple(
 ASSESSING: Sequence[str] = LiveTuple(_assessing)  # triggers scored on the MoRiLE form, not an action form
 LABELS: Mapping[str, str] = LiveMap(_labels)
 ACTION_FIELDS: Mapping[str, tuple[str, ...]] = LiveMap(_action_fields)
+LINK_FORMS: Sequence[str] = LiveTuple(_link_forms)  # one form per candidate link, not one per case
 
 
 def required_fields(trigger: str) -> frozenset[str]:
@@ -217,8 +224,11 @@ def case_context(
     matrix = matrix_of(session)
     actions: list[ActionForm] = []
     assess_form: AssessForm | None = None
+    link_forms = {t: f for t, f in (forms or {}).items() if t in LINK_FORMS}
     for trigger in allowed:
-        if trigger in RECORDS:  # the notes and attachments panel (_records.html) has their forms
+        # The notes and attachments panel (_records.html) has their forms; the links section
+        # (_case_links.html) one form per link.
+        if trigger in RECORDS or trigger in LINK_FORMS:
             continue
         if trigger in ASSESSING:
             if assess is not None and assess.trigger == trigger:
@@ -250,7 +260,10 @@ def case_context(
     timers = case_reads.pending_timers(session, case_id=case.id)
     escalations = case_reads.escalations_of(session, case_id=case.id)
     deliveries = deliveries_of(session, case_id=case.id)
-    events: Sequence[CaseEvent] = notes.masked_events(queries.history(session, case_id=case.id), who)
+    # Notes above the reader's clearance show that they exist; a requester reads link decisions only as
+    # "the centre is co-ordinating this request".
+    history = notes.masked_events(queries.history(session, case_id=case.id), who)
+    events: Sequence[CaseEvent] = need_to_know.shown_events(who, history)
     chain = audit.case_chain_status(session, case_id=case.id)
     return {
         "title": f"{case.reference} {case.title}",
@@ -275,4 +288,6 @@ def case_context(
         "strands": STRANDS_4P,
         "may_escalate": who.has("supervisor"),
         **records_context(session, who, case),
+        "links": link_reads.links_of(session, who=who, case_id=case.id, log=False),
+        "link_forms": link_forms,
     }

@@ -39,6 +39,8 @@ ORDER = (
     "title",
     "target_type",
     "target_name",
+    "target_aliases",
+    "target_locations",
     "themes",
     "capabilities",
     "summary",
@@ -72,6 +74,8 @@ def staff_message(name: str, data: Mapping[str, Any], *, unknown: set[str]) -> s
         return f"Tick between one and {MAX_CHOICES} {name}."
     if name == "tags":
         return TAGS_RULE
+    if name in ("target_aliases", "target_locations"):
+        return NAMES_RULE
     if name == "requesting_unit":
         return (
             "Your account has no requesting unit, so the request cannot say who it is from: "
@@ -84,7 +88,9 @@ TITLE_RULE = "The title must be 3 to 200 characters long, with no control charac
 SUMMARY_RULE = "The summary must be at most 20,000 characters, with no control characters."
 NAME_RULE = "The target name must be at most 200 characters, with no control characters."
 TAGS_RULE = "Give at most 20 tags, separated by commas, each at most 64 characters."
+NAMES_RULE = "Give at most 10, one a line, each at most 200 characters, with no control characters."
 MAX_CHOICES = 20
+EXTRA_NAMES = ("target_aliases", "target_locations")
 
 
 def _form_page(
@@ -133,6 +139,8 @@ def submit(request: Request, session: WriteSession, who: WebUser, form: PostedFo
         "themes": texts(form, "themes"),
         "capabilities": texts(form, "capabilities"),
         "tags": text(form, "tags", 2000),
+        "target_aliases": text(form, "target_aliases", 4000),
+        "target_locations": text(form, "target_locations", 4000),
         "protective_marking": text(form, "protective_marking", 32) or "OFFICIAL",
     }
     errors: dict[str, str] = {}
@@ -147,6 +155,8 @@ def submit(request: Request, session: WriteSession, who: WebUser, form: PostedFo
     data = {
         **values,
         "tags": [t.strip() for t in values["tags"].split(",") if t.strip()],
+        # Other names and places, one a line (deconfliction matches them too).
+        **{k: [n.strip() for n in values[k].splitlines() if n.strip()] for k in EXTRA_NAMES},
         "requesting_unit": who.unit_code,
     }
     if not errors:

@@ -25,6 +25,7 @@ from workflow.db import utcnow
 from workflow.errors import NotFound
 from workflow.lifecycle import STRANDS_4P
 from workflow.reads import capacity as reads_capacity
+from workflow.reads import links as link_reads
 from workflow.reads import tasking as reads_tasking
 from workflow.reads.tasking import PER_HUB, HubAgenda
 
@@ -78,6 +79,7 @@ def _context(session: Session, who: Principal, hubs: list[HubAgenda]) -> dict[st
         "may_task": may_task,
         "strategy": strategy,
         "hub_parts": HUB_PARTS,
+        "groups": link_reads.groups_for(session, who=who, case_ids=listed),
     }
 
 

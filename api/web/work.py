@@ -15,6 +15,7 @@ from notifications import inbox
 from workflow import reads
 from workflow.db import utcnow
 from workflow.reads import escalations as reads_escalations
+from workflow.reads import links as link_reads
 from workflow.reads import work as reads_work
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False, default_response_class=HTMLResponse)
@@ -29,7 +30,11 @@ def my_work(request: Request, session: SessionDep, who: WebUser) -> Response:
         sections["escalations"] = reads_escalations.list_escalations(session, who=who, limit=LIMIT)
     sections["mine"] = rows(reads_work.owned_cases(session, who=who), now)
     if who.has("analyst"):
-        sections["queue"] = rows(reads_work.assessment_queue(session, who=who), now)
+        queue = reads_work.assessment_queue(session, who=who)
+        sections["queue"] = rows(queue, now)
+        sections["queue_links"] = link_reads.counts_for(
+            session, who=who, case_ids=[c.id for c in queue if c.id is not None]
+        )
     if who.has("requester") and who.unit_code:
         page = reads.search_cases(session, who=who, unit=who.unit_code, limit=LIMIT)
         sections["unit"] = rows(page.items, now)

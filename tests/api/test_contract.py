@@ -191,7 +191,8 @@ def test_case_detail(api: TestClient, engine: Engine) -> None:
     assert body["assessment"]["band"] == body["band"]
     why = body["decisions"][-1]
     assert why["ruleset_version"] and why["rules_fired"] and why["route_rule"]
-    # `note` and `attach` (issue 14) are legal in every state.
+    # `note` and `attach` (issue 14) are legal in every state; confirm_link and dismiss_link: an
+    # analyst decides deconfliction links on any open case (issue 13).
     assert set(body["legal_triggers"]) <= {
         "reject",
         "rescore",
@@ -199,6 +200,8 @@ def test_case_detail(api: TestClient, engine: Engine) -> None:
         "information_received",
         "note",
         "attach",
+        "confirm_link",
+        "dismiss_link",
     }
     assert "reject" in body["legal_triggers"] and "prioritise" not in body["legal_triggers"]
 

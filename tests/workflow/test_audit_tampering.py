@@ -192,7 +192,7 @@ def test_a_case_deleted_outright_is_named_by_the_checkpoint(
     with Session(engine) as s:
         checkpoints.write_checkpoint(s, path=checkpoint)
     with engine.begin() as conn:
-        for table in ("event_outbox", "decision", "timer", "case_event"):
+        for table in ("event_outbox", "decision", "timer", "case_event", "target_key", "target_name"):
             conn.execute(text(f'DELETE FROM "{table}" WHERE case_id = :c'), {"c": victim.case_id})
         conn.execute(text('DELETE FROM "case" WHERE id = :c'), {"c": victim.case_id})
     with Session(engine) as s:

@@ -72,13 +72,21 @@ PEOPLES_TRIGGERS = (
     "dispose",
     "transfer",
 )
+# Deconfliction (issue 13): deciding a candidate link leaves a case where it is, open or closed. They are
+# fired only with a link deconfliction raised, so tests/workflow/test_deconfliction.py fires them.
+LINK_DECISIONS = [
+    (s, t, s)
+    for s in ("submitted", "assessed", "prioritised", "tasked", "reviewed", "closed")
+    for t in ("confirm_link", "dismiss_link")
+]
+DEFINED += LINK_DECISIONS
 ILLEGAL = [(s, t) for s in STATES for t in PEOPLES_TRIGGERS if (s, t) not in {(a, b) for a, b, _ in DEFINED}]
 
 
 def test_the_definitions_hold_exactly_the_expected_lifecycle() -> None:
     defined = {(src.value, t, (dest or src).value) for t, sources, dest in TRANSITIONS for src in sources}
     assert defined == set(DEFINED)
-    assert set(TRIGGERS) == set(PEOPLES_TRIGGERS)
+    assert set(TRIGGERS) == set(PEOPLES_TRIGGERS) | {t for _s, t, _d in LINK_DECISIONS}
     assert {s.value for s in State} == set(STATES)
     for state in STATES:
         assert set(legal_triggers(state)) == {t for s, t, _ in DEFINED if s == state}

@@ -8,6 +8,7 @@ Importing this package registers every table on SQLModel.metadata (Alembic relie
 from workflow.models.access import AccountLock, ApiToken, CaseRead, IdempotencyRecord, SignInAttempt
 from workflow.models.capacity import HubCapacity, HubTeam
 from workflow.models.cases import Assessment, Case, CaseEvent, Decision
+from workflow.models.links import CaseLink, TargetKey, TargetName
 from workflow.models.records import SubjectAccess, SubjectKey, SubjectToken
 from workflow.models.reference import Hub, Unit, User
 from workflow.models.refusals import Refusal
@@ -23,6 +24,7 @@ __all__ = [
     "Assessment",
     "Case",
     "CaseEvent",
+    "CaseLink",
     "CaseRead",
     "Decision",
     "Escalation",
@@ -40,6 +42,8 @@ __all__ = [
     "SubjectAccess",
     "SubjectKey",
     "SubjectToken",
+    "TargetKey",
+    "TargetName",
     "Timer",
     "Unit",
     "User",

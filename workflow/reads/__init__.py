@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from workflow import access, notes, refusals
 from workflow.access import Principal
 from workflow.db import utcnow
+from workflow.deconfliction import need_to_know
 from workflow.errors import BadCursor, FieldProblem, Forbidden, InvalidInput, NotFound
 from workflow.lifecycle import TERMINAL, State, scoring_trigger
 from workflow.models import Assessment, Case, CaseEvent, CaseRead, Decision, Escalation
@@ -92,7 +93,8 @@ def read_events(
     # Notes and attachments above the reader's clearance show that they exist, not what they hold.
     shown = notes.masked_events(events, who)
     _log(session, who, case_id, "events", now)
-    return shown
+    # A requester reads link decisions only as "the centre is co-ordinating this request".
+    return need_to_know.shown_events(who, shown)
 
 
 def read_assessments(
