@@ -81,14 +81,21 @@ TARGETS: tuple[Target, ...] = (
             "tests/rules/test_durable_traps.py::test_threads_get_the_same_decisions_as_serial",
         ),
     ),
-    # The lifecycle: the trigger definitions' guards and conditions, and every view derived from them.
-    # The definitions themselves are data (mutmut mutates function bodies): the literal table in
-    # test_lifecycle.py and the completeness test in test_triggers.py hold that data to what it must be.
+    # The lifecycle: the trigger definitions' guards and conditions, every view derived from them, and the
+    # clocks they name. The definitions themselves are data (mutmut mutates function bodies): the literal
+    # tables in test_lifecycle.py (transitions) and test_trigger_table.py (who may fire, clocks, notices,
+    # needs) hold that data to what it must be.
     Target(
         name="lifecycle",
         package="workflow",
-        modules=("workflow/lifecycle.py", "workflow/triggers.py"),
-        tests=("tests/workflow/test_lifecycle.py", "tests/workflow/test_triggers.py"),
+        modules=("workflow/lifecycle.py", "workflow/triggers.py", "workflow/clocks.py"),
+        tests=(
+            "tests/workflow/test_lifecycle.py",
+            "tests/workflow/test_triggers.py",
+            "tests/workflow/test_trigger_table.py",
+            "tests/workflow/test_timers.py",
+            "tests/workflow/test_dst.py",
+        ),
     ),
     # The service's write path: who may act, the compare-and-set, the event, clocks and effects.
     Target(
