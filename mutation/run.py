@@ -104,6 +104,8 @@ TARGETS: tuple[Target, ...] = (
         package="workflow",
         modules=("workflow/service.py", "workflow/effects.py", "workflow/access.py"),
         tests=(
+            "tests/workflow/test_write_path.py",
+            "tests/workflow/test_trigger_table.py",
             "tests/workflow/test_lifecycle.py",
             "tests/workflow/test_acting.py",
             "tests/workflow/test_submit.py",
