@@ -68,6 +68,7 @@ TARGETS: tuple[Target, ...] = (
         package="rules",
         modules=("rules/compiler.py", "rules/conditions.py", "rules/engine.py", "rules/engine_native.py"),
         tests=(
+            "tests/rules/test_condition_table.py",
             "tests/rules/test_engines.py",
             "tests/rules/test_decisions.py",
             "tests/rules/test_durable_traps.py",
