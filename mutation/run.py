@@ -94,6 +94,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/workflow/test_lifecycle.py",
             "tests/workflow/test_triggers.py",
             "tests/workflow/test_trigger_table.py",
+            "tests/workflow/test_lifecycle_views.py",
             "tests/workflow/test_clock_plan.py",
             "tests/workflow/test_timers.py",
             "tests/workflow/test_dst.py",
