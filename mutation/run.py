@@ -107,6 +107,7 @@ TARGETS: tuple[Target, ...] = (
         modules=("workflow/service.py", "workflow/effects.py", "workflow/access.py"),
         tests=(
             "tests/workflow/test_write_path.py",
+            "tests/workflow/test_effects.py",
             "tests/workflow/test_trigger_table.py",
             "tests/workflow/test_lifecycle.py",
             "tests/workflow/test_acting.py",
