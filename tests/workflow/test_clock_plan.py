@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from workflow.calendar import calendar_for
-from workflow.clocks import Clock, TimerSpec, plan
+from workflow.clocks import Clock, TimerSpec, plan, resume, time_used
 
 LONDON = calendar_for()
 # Friday 27 March 2026, 10:00 in London (GMT, so 10:00 UTC); the clocks go forward on Sunday the 29th.
@@ -18,7 +18,8 @@ NO_REVIEW = {"review_cycle_started_at": None, "review_due_at": None, "review_ove
 
 
 def policy(**sla: dict[str, float]) -> dict[str, Any]:
-    return {"sla": sla, "review_days": 90, "reminders": [{"days": 3}, {"days": 0}], "sources": SOURCES}
+    reminders = [{"days": 3}, {"days": 1}, {"days": 0}]
+    return {"sla": sla, "review_days": 90, "reminders": reminders, "sources": SOURCES}
 
 
 def sla(
@@ -205,6 +206,7 @@ def test_a_new_review_cycle_with_its_reminder_and_due_timer() -> None:
     # The zero-day reminder is the due moment itself: the review_due timer marks it, no reminder does.
     assert done.timers == [
         TimerSpec("review_reminder", datetime(2026, 6, 22, 9, 0, tzinfo=UTC), detail, "rule C"),
+        TimerSpec("review_reminder", datetime(2026, 6, 24, 9, 0, tzinfo=UTC), detail, "rule C"),
         TimerSpec("review_due", due, detail, "review from rule B"),
     ]
 
@@ -215,20 +217,57 @@ def test_a_review_cycle_carries_on_and_an_overdue_one_has_no_due_timer() -> None
     due = datetime(2026, 6, 24, 8, 0, tzinfo=UTC)  # 90 days from Thursday 09:00 GMT: 09:00 BST
     assert (done.changes["review_cycle_started_at"], done.changes["review_due_at"]) == (EARLIER, due)
     assert done.changes["review_overdue"] is True
-    assert [t.kind for t in done.timers] == ["review_reminder"]
-    # A reminder whose moment has passed is not set.
+    assert [t.kind for t in done.timers] == ["review_reminder", "review_reminder"]
+    # A reminder whose moment has come (three days before, 21 June 08:00 UTC) is not set again.
     late = plan(
         case=tasked(),
         before=tasked(),
         clock=Clock.REPLAN,
         policy=policy(),
-        now=datetime(2026, 6, 23, 0, 0, tzinfo=UTC),
+        now=datetime(2026, 6, 21, 8, 0, tzinfo=UTC),
         calendar=LONDON,
     )
-    assert [t.kind for t in late.timers] == ["review_due"]
+    assert [(t.kind, t.due_at) for t in late.timers] == [
+        ("review_reminder", datetime(2026, 6, 23, 8, 0, tzinfo=UTC)),
+        ("review_due", due),
+    ]
 
 
 def test_a_first_review_cycle_starts_now_whatever_the_clock() -> None:
     case = tasked(review_cycle_started_at=None, review_overdue=True)
     done = plan(case=case, before=case, clock=Clock.FOLLOW, policy=policy(), now=NOW, calendar=LONDON)
     assert (done.changes["review_cycle_started_at"], done.changes["review_overdue"]) == (NOW, False)
+
+
+# Saturday 28 March 2026, 10:00 GMT, to Sunday 10:00 BST: 23 hours of time, none of it working time.
+SATURDAY = datetime(2026, 3, 28, 10, 0, tzinfo=UTC)
+SUNDAY = datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
+
+
+def test_an_answer_credits_the_wait_the_way_the_target_counts() -> None:
+    waited = {"sla_paused_seconds": 600.0, "sla_started_at": EARLIER, "awaiting_since": SATURDAY}
+    assert resume({**waited, "sla_working": False}, now=SUNDAY, calendar=LONDON) == {
+        "awaiting_since": None,
+        "awaiting_reason": None,
+        "sla_paused_seconds": 600.0 + 23 * 3600,
+    }
+    assert resume({**waited, "sla_working": True}, now=SUNDAY, calendar=LONDON)["sla_paused_seconds"] == 600.0
+    # No clock running (or no wait): nothing to credit; a pause never recorded counts as none.
+    unclocked = {**waited, "sla_started_at": None, "sla_working": False}
+    assert resume(unclocked, now=SUNDAY, calendar=LONDON)["sla_paused_seconds"] == 600.0
+    never = {
+        "sla_paused_seconds": None,
+        "sla_started_at": EARLIER,
+        "awaiting_since": None,
+        "sla_working": False,
+    }
+    assert resume(never, now=SUNDAY, calendar=LONDON)["sla_paused_seconds"] == 0.0
+
+
+def test_time_used_stops_while_waiting_and_leaves_out_the_pauses() -> None:
+    clock = {"sla_started_at": SATURDAY, "sla_target_seconds": 86400.0, "sla_working": False}
+    assert time_used({**clock, "sla_paused_seconds": None}, now=SUNDAY, calendar=LONDON) == (82800.0, 3600.0)
+    paused = {**clock, "sla_paused_seconds": 3600.0, "awaiting_since": SATURDAY + (SUNDAY - SATURDAY) / 2}
+    assert time_used(paused, now=SUNDAY, calendar=LONDON) == (41400.0 - 3600.0, 86400.0 - 37800.0)
+    assert time_used({**clock, "sla_started_at": None}, now=SUNDAY, calendar=LONDON) is None
+    assert time_used({**clock, "sla_target_seconds": None}, now=SUNDAY, calendar=LONDON) is None
