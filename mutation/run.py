@@ -38,7 +38,8 @@ OUT = HERE / "out"
 EQUIVALENTS = HERE / "equivalents.txt"
 # Everything a test may import: linked into each staging folder (mutmut copies it into mutants/).
 PROJECT = ("rules", "workflow", "notifications", "api", "migrations", "tests", "pyproject.toml")
-PYTEST_ARGS = ("-p", "no:cacheprovider", "-q", "-x")
+# cold_caches (mutation/cold_caches.py) empties module-level caches as each mutant's run starts.
+PYTEST_ARGS = ("-p", "no:cacheprovider", "-p", "cold_caches", "-q", "-x")
 # mutmut's exit codes that mean a test noticed the mutant (see mutmut/stats.py).
 KILLED = {1, 3, 24, -24, 152, 255, 36, -11, -9, 37}
 
@@ -134,6 +135,11 @@ def _equivalents() -> dict[str, str]:
     return out
 
 
+def _pythonpath() -> str:
+    """This folder first, so pytest finds the cold_caches plugin."""
+    return os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+
+
 def _stage(target: Target, keep: bool) -> Path:
     stage = WORK / target.name
     if stage.exists() and not keep:
@@ -227,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 cwd=stage,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _pythonpath()},
             )
         if run.returncode != 0:
             print(f"{target.name}: mutmut failed (exit {run.returncode}); see {log}", file=sys.stderr)
