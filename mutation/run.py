@@ -61,6 +61,7 @@ TARGETS: tuple[Target, ...] = (
         tests=(
             "tests/rules/test_morile.py",
             "tests/rules/test_matrix_files.py",
+            "tests/rules/test_matrix_file_fields.py",
             "tests/rules/test_rule_files.py",
         ),
     ),
