@@ -271,3 +271,9 @@ def test_time_used_stops_while_waiting_and_leaves_out_the_pauses() -> None:
     assert time_used(paused, now=SUNDAY, calendar=LONDON) == (41400.0 - 3600.0, 86400.0 - 37800.0)
     assert time_used({**clock, "sla_started_at": None}, now=SUNDAY, calendar=LONDON) is None
     assert time_used({**clock, "sla_target_seconds": None}, now=SUNDAY, calendar=LONDON) is None
+
+
+def test_a_policy_without_reminders_sets_only_the_due_timer() -> None:
+    rules = {k: v for k, v in policy().items() if k != "reminders"}
+    done = plan(case=tasked(), before=tasked(), clock=Clock.NEW_CYCLE, policy=rules, now=NOW, calendar=LONDON)
+    assert [t.kind for t in done.timers] == ["review_due"]
