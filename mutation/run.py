@@ -114,6 +114,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/workflow/test_lifecycle.py",
             "tests/workflow/test_acting.py",
             "tests/workflow/test_submit.py",
+            "tests/workflow/test_timers.py",
             "tests/api/test_access.py",
         ),
     ),

@@ -186,3 +186,17 @@ def test_a_decision_ends_a_deferral(session: Session) -> None:
         session, case_id=before.case_id, trigger="withdraw", by=unchecked("chair"), data={"reason": "charged"}
     )
     assert (withdrawn.case.deferred_at, withdrawn.case.deferred_reason) == (None, None)
+
+
+def test_the_tasking_meeting_may_choose_another_hub(session: Session) -> None:
+    before = case_in(session, "prioritised")
+    assert before.case.hub == "EAST"
+    done = service.fire(
+        session,
+        case_id=before.case_id,
+        trigger="task",
+        by=unchecked("chair"),
+        data={"owner": "owner.east", "hub": "WEST", "team": "West 1"},
+    )
+    case = queries.get_case(session, case_id=before.case_id)
+    assert (done.case.hub, case.hub, case.team) == ("WEST", "WEST", "West 1")

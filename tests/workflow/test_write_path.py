@@ -12,7 +12,7 @@ from tests.factories import DEFAULT_DATA, case_in, submit, unchecked
 from workflow import queries, service
 from workflow.chain import event_hash
 from workflow.change import Change
-from workflow.errors import Conflict, PreconditionRequired
+from workflow.errors import Conflict, NotFound, PreconditionRequired, StaleVersion
 from workflow.models import EventOutbox
 
 AT = datetime(2026, 5, 6, 9, 30, tzinfo=UTC)
@@ -154,3 +154,26 @@ def test_a_score_assesses_a_submitted_case_and_rescores_an_assessed_one(session:
         ("rescore", "assessed", "assessed"),
     ]
     assert [a.seq for a in queries.assessments(session, case_id=done.case_id)] == [1, 2]
+
+
+def test_a_score_names_its_version_and_moment(session: Session) -> None:
+    done = submit(session)
+    with pytest.raises(StaleVersion):
+        service.score(
+            session, case_id=done.case_id, by=unchecked("a"), expected_version=7, data=DEFAULT_DATA["assess"]
+        )
+    scored = service.score(
+        session,
+        case_id=done.case_id,
+        by=unchecked("a"),
+        expected_version=1,
+        data=DEFAULT_DATA["assess"],
+        now=AT,
+    )
+    assert aware(queries.history(session, case_id=done.case_id)[-1].created_at) == AT
+    assert scored.version == 2
+
+
+def test_loading_a_case_that_does_not_exist(session: Session) -> None:
+    with pytest.raises(NotFound, match=r"^no case 999999$"):
+        service.load_case(session, 999999)
