@@ -8,6 +8,8 @@ A new trigger is one new line in each table (the completeness test below names a
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from workflow import access, clocks, triggers
@@ -107,3 +109,32 @@ def test_which_changes_replan_the_clocks(
     clock: Clock, before: str | None, after: str, expected: bool
 ) -> None:
     assert clocks.replans(clock=clock, state_before=before, state_after=after) is expected
+
+
+def test_what_each_person_is_offered_on_an_assessed_case() -> None:
+    row = SimpleNamespace(
+        state="assessed",
+        owner="owner.east",
+        requesting_unit="NE",
+        hub="EAST",
+        protective_marking="OFFICIAL",
+        awaiting_since=None,
+    )
+    facts = access.case_facts(row)
+    assert facts == {
+        "state": "assessed",
+        "owner": "owner.east",
+        "requesting_unit": "NE",
+        "hub": "EAST",
+        "protective_marking": "OFFICIAL",
+        "awaiting_since": None,
+    }
+    assert access.allowed_triggers(PEOPLE["supervisor"], facts) == [
+        "prioritise",
+        "reject",
+        "withdraw",
+        "await_information",
+        "defer",
+    ]
+    assert access.allowed_triggers(PEOPLE["owner"], facts) == ["rescore", "await_information"]
+    assert access.allowed_triggers(PEOPLE["other_requester"], facts) == []
