@@ -38,7 +38,8 @@ OUT = HERE / "out"
 EQUIVALENTS = HERE / "equivalents.txt"
 # Everything a test may import: linked into each staging folder (mutmut copies it into mutants/).
 PROJECT = ("rules", "workflow", "notifications", "api", "migrations", "tests", "pyproject.toml")
-PYTEST_ARGS = ("-p", "no:cacheprovider", "-q", "-x")
+# cold_caches (mutation/cold_caches.py) empties module-level caches as each mutant's run starts.
+PYTEST_ARGS = ("-p", "no:cacheprovider", "-p", "cold_caches", "-q", "-x")
 # mutmut's exit codes that mean a test noticed the mutant (see mutmut/stats.py).
 KILLED = {1, 3, 24, -24, 152, 255, 36, -11, -9, 37}
 
@@ -60,6 +61,7 @@ TARGETS: tuple[Target, ...] = (
         tests=(
             "tests/rules/test_morile.py",
             "tests/rules/test_matrix_files.py",
+            "tests/rules/test_matrix_file_fields.py",
             "tests/rules/test_rule_files.py",
         ),
     ),
@@ -68,6 +70,7 @@ TARGETS: tuple[Target, ...] = (
         package="rules",
         modules=("rules/compiler.py", "rules/conditions.py", "rules/engine.py", "rules/engine_native.py"),
         tests=(
+            "tests/rules/test_condition_table.py",
             "tests/rules/test_engines.py",
             "tests/rules/test_decisions.py",
             "tests/rules/test_durable_traps.py",
@@ -81,14 +84,23 @@ TARGETS: tuple[Target, ...] = (
             "tests/rules/test_durable_traps.py::test_threads_get_the_same_decisions_as_serial",
         ),
     ),
-    # The lifecycle: the trigger definitions' guards and conditions, and every view derived from them.
-    # The definitions themselves are data (mutmut mutates function bodies): the literal table in
-    # test_lifecycle.py and the completeness test in test_triggers.py hold that data to what it must be.
+    # The lifecycle: the trigger definitions' guards and conditions, every view derived from them, and the
+    # clocks they name. The definitions themselves are data (mutmut mutates function bodies): the literal
+    # tables in test_lifecycle.py (transitions) and test_trigger_table.py (who may fire, clocks, notices,
+    # needs) hold that data to what it must be.
     Target(
         name="lifecycle",
         package="workflow",
-        modules=("workflow/lifecycle.py", "workflow/triggers.py"),
-        tests=("tests/workflow/test_lifecycle.py", "tests/workflow/test_triggers.py"),
+        modules=("workflow/lifecycle.py", "workflow/triggers.py", "workflow/clocks.py"),
+        tests=(
+            "tests/workflow/test_lifecycle.py",
+            "tests/workflow/test_triggers.py",
+            "tests/workflow/test_trigger_table.py",
+            "tests/workflow/test_lifecycle_views.py",
+            "tests/workflow/test_clock_plan.py",
+            "tests/workflow/test_timers.py",
+            "tests/workflow/test_dst.py",
+        ),
     ),
     # The service's write path: who may act, the compare-and-set, the event, clocks and effects.
     Target(
@@ -96,9 +108,13 @@ TARGETS: tuple[Target, ...] = (
         package="workflow",
         modules=("workflow/service.py", "workflow/effects.py", "workflow/access.py"),
         tests=(
+            "tests/workflow/test_write_path.py",
+            "tests/workflow/test_effects.py",
+            "tests/workflow/test_trigger_table.py",
             "tests/workflow/test_lifecycle.py",
             "tests/workflow/test_acting.py",
             "tests/workflow/test_submit.py",
+            "tests/workflow/test_timers.py",
             "tests/api/test_access.py",
         ),
     ),
@@ -119,6 +135,11 @@ def _equivalents() -> dict[str, str]:
             raise SystemExit(f"{EQUIVALENTS.name}: {name.strip()}: give a one-line reason after '#'")
         out[name.strip()] = reason.strip()
     return out
+
+
+def _pythonpath() -> str:
+    """This folder first, so pytest finds the cold_caches plugin."""
+    return os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def _stage(target: Target, keep: bool) -> Path:
@@ -214,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                 cwd=stage,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": _pythonpath()},
             )
         if run.returncode != 0:
             print(f"{target.name}: mutmut failed (exit {run.returncode}); see {log}", file=sys.stderr)

@@ -21,6 +21,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from rules.errors import RuleError
 
 Pos = tuple[int, int]
+# Where a node with no position of its own is reported: the start of the file. Every mapping, sequence
+# and key read from a file carries its position, so only a document that is not a mapping at all (or one
+# built in code) lands here.
+START: Pos = (1, 1)
 DASH = "\u2013"  # ranges read "0\u20134" in messages, as users write them
 
 
@@ -89,14 +93,14 @@ class Reader:
 
     # -- positions (1-based) ---------------------------------------------------------------------------
     @staticmethod
-    def node_pos(node: Any, fallback: Pos) -> Pos:
+    def node_pos(node: Any, fallback: Pos = START) -> Pos:
         lc = getattr(node, "lc", None)
         if lc is not None and getattr(lc, "line", None) is not None:
             return (lc.line + 1, lc.col + 1)
         return fallback
 
     @staticmethod
-    def key_pos(mapping: Any, key: Any, fallback: Pos) -> Pos:
+    def key_pos(mapping: Any, key: Any, fallback: Pos = START) -> Pos:
         try:
             line, col = mapping.lc.key(key)
         except (AttributeError, KeyError, TypeError):
@@ -104,7 +108,7 @@ class Reader:
         return (line + 1, col + 1)
 
     @staticmethod
-    def value_pos(mapping: Any, key: Any, fallback: Pos) -> Pos:
+    def value_pos(mapping: Any, key: Any, fallback: Pos = START) -> Pos:
         try:
             line, col = mapping.lc.value(key)
         except (AttributeError, KeyError, TypeError):
@@ -112,7 +116,7 @@ class Reader:
         return (line + 1, col + 1)
 
     @staticmethod
-    def item_pos(seq: Any, index: int, fallback: Pos) -> Pos:
+    def item_pos(seq: Any, index: int, fallback: Pos = START) -> Pos:
         try:
             line, col = seq.lc.item(index)
         except (AttributeError, KeyError, TypeError, IndexError):

@@ -20,7 +20,7 @@ from rules.morile.matrix import (
     level_span,
 )
 from rules.vocab import BANDS, CONFIDENCE_LEVELS, ORG_GRADES, RESPONSE_LEVELS
-from rules.yamlsrc import Reader, describe, join
+from rules.yamlsrc import START, Reader, describe, join
 
 # The top-level fields of a matrix file (none of them is a ruleset section: rules/checks.py tells the
 # two kinds of file apart by them).
@@ -67,12 +67,11 @@ class _MatrixParser:
 
     def parse(self, doc: Any) -> Matrix | None:
         r = self.r
-        top = r.mapping(doc, (1, 1), "")
+        top = r.mapping(doc, START, "")
         if top is None:
             return None
         r.fields(top, "", required=REQUIRED_FIELDS, optional=OPTIONAL_FIELDS)
-        here = (1, 1)
-        vpos = functools.partial(r.value_pos, top, fallback=here)
+        vpos = functools.partial(r.value_pos, top)
         mid = r.string(top.get("id"), vpos("id"), "id") if "id" in top else None
         version = r.string(top.get("version"), vpos("version"), "version") if "version" in top else None
         placeholder = r.boolean(top.get("placeholder"), vpos("placeholder"), "placeholder")
@@ -83,36 +82,36 @@ class _MatrixParser:
         harm = r.mapping(top.get("harm"), vpos("harm"), "harm") if "harm" in top else None
         if harm is not None and r.fields(harm, "harm", required=("levels", "dimensions")):
             harm_levels = self.levels(harm, "levels", "harm.levels", start=0)
-            dims = r.mapping(harm["dimensions"], r.value_pos(harm, "dimensions", here), "harm.dimensions")
+            dims = r.mapping(harm["dimensions"], r.value_pos(harm, "dimensions"), "harm.dimensions")
             for name, spec in (dims or {}).items():
                 field = join("harm.dimensions", str(name))
-                d = r.mapping(spec, r.value_pos(dims, name, here), field)
+                d = r.mapping(spec, r.value_pos(dims, name), field)
                 if d is None or not r.fields(d, field, required=("label", "weight")):
                     continue
-                dlabel = r.string(d["label"], r.value_pos(d, "label", here), join(field, "label"))
-                weight = r.number(d["weight"], r.value_pos(d, "weight", here), join(field, "weight"))
+                dlabel = r.string(d["label"], r.value_pos(d, "label"), join(field, "label"))
+                weight = r.number(d["weight"], r.value_pos(d, "weight"), join(field, "weight"))
                 if weight is not None and weight <= 0:
-                    r.error(r.value_pos(d, "weight", here), join(field, "weight"), "must be above 0")
+                    r.error(r.value_pos(d, "weight"), join(field, "weight"), "must be above 0")
                 elif dlabel is not None and weight is not None:
                     dimensions[str(name)] = (dlabel, float(weight))
             if dims is not None and not dims:
-                r.error(r.value_pos(harm, "dimensions", here), "harm.dimensions", "needs at least one")
+                r.error(r.value_pos(harm, "dimensions"), "harm.dimensions", "needs at least one")
 
         scope: dict[int, ScopeLevel] = {}
         sc = r.mapping(top.get("scope"), vpos("scope"), "scope") if "scope" in top else None
         for key, spec in (sc or {}).items():
             field = join("scope", str(key))
-            kpos = r.key_pos(sc, key, here)
+            kpos = r.key_pos(sc, key)
             if isinstance(key, bool) or not isinstance(key, int) or key < 1:
                 r.error(kpos, field, f"scope levels must be integers from 1, got {describe(key)}")
                 continue
-            s = r.mapping(spec, r.value_pos(sc, key, here), field)
+            s = r.mapping(spec, r.value_pos(sc, key), field)
             if s is None or not r.fields(s, field, required=("label", "multiplier")):
                 continue
-            slabel = r.string(s["label"], r.value_pos(s, "label", here), join(field, "label"))
-            mult = r.number(s["multiplier"], r.value_pos(s, "multiplier", here), join(field, "multiplier"))
+            slabel = r.string(s["label"], r.value_pos(s, "label"), join(field, "label"))
+            mult = r.number(s["multiplier"], r.value_pos(s, "multiplier"), join(field, "multiplier"))
             if mult is not None and mult <= 0:
-                r.error(r.value_pos(s, "multiplier", here), join(field, "multiplier"), "must be above 0")
+                r.error(r.value_pos(s, "multiplier"), join(field, "multiplier"), "must be above 0")
             elif slabel is not None and mult is not None:
                 scope[int(key)] = ScopeLevel(slabel, float(mult))
         if sc is not None:
@@ -136,16 +135,14 @@ class _MatrixParser:
         )
         if vu is not None and r.fields(vu, "vulnerability", required=("levels", "uplift")):
             vulnerability = self.levels(vu, "levels", "vulnerability.levels", start=0)
-            up = r.mapping(vu["uplift"], r.value_pos(vu, "uplift", here), "vulnerability.uplift")
+            up = r.mapping(vu["uplift"], r.value_pos(vu, "uplift"), "vulnerability.uplift")
             if up is not None and r.fields(up, "vulnerability.uplift", required=("at_least", "add")):
-                a = r.integer(
-                    up["at_least"], r.value_pos(up, "at_least", here), "vulnerability.uplift.at_least"
-                )
-                b = r.integer(up["add"], r.value_pos(up, "add", here), "vulnerability.uplift.add", minimum=0)
+                a = r.integer(up["at_least"], r.value_pos(up, "at_least"), "vulnerability.uplift.at_least")
+                b = r.integer(up["add"], r.value_pos(up, "add"), "vulnerability.uplift.add", minimum=0)
                 at_least, add = a or 0, b or 0
                 if a is not None and vulnerability and a not in vulnerability:
                     r.error(
-                        r.value_pos(up, "at_least", here),
+                        r.value_pos(up, "at_least"),
                         "vulnerability.uplift.at_least",
                         f"must be one of the vulnerability levels {level_span(vulnerability)}, got {a}",
                     )
@@ -155,10 +152,10 @@ class _MatrixParser:
         floor_level, floor_band = 0, "P2"
         fl = r.mapping(top.get("floor"), vpos("floor"), "floor") if "floor" in top else None
         if fl is not None and r.fields(fl, "floor", required=("harm_level", "band")):
-            lvl = r.integer(fl["harm_level"], r.value_pos(fl, "harm_level", here), "floor.harm_level")
+            lvl = r.integer(fl["harm_level"], r.value_pos(fl, "harm_level"), "floor.harm_level")
             if lvl is not None and harm_levels and lvl not in harm_levels:
                 r.error(
-                    r.value_pos(fl, "harm_level", here),
+                    r.value_pos(fl, "harm_level"),
                     "floor.harm_level",
                     f"must be one of the harm levels {level_span(harm_levels)}, got {lvl}",
                 )
@@ -201,14 +198,14 @@ class _MatrixParser:
     # -- pieces ----------------------------------------------------------------------------------------
     def levels(self, parent: Any, key: str, field: str, *, start: int) -> dict[int, str]:
         r = self.r
-        node = r.mapping(parent[key], r.value_pos(parent, key, (1, 1)), field)
+        node = r.mapping(parent[key], r.value_pos(parent, key), field)
         out: dict[int, str] = {}
         for k, v in (node or {}).items():
-            kpos = r.key_pos(node, k, (1, 1))
+            kpos = r.key_pos(node, k)
             if isinstance(k, bool) or not isinstance(k, int):
                 r.error(kpos, join(field, str(k)), f"levels must be integers, got {describe(k)}")
                 continue
-            name = r.string(v, r.value_pos(node, k, kpos), join(field, str(k)))
+            name = r.string(v, r.value_pos(node, k), join(field, str(k)))
             if name is not None:
                 out[int(k)] = name
         if node is not None:
@@ -218,20 +215,20 @@ class _MatrixParser:
     def consecutive(self, node: Any, levels: Mapping[int, Any], field: str, start: int) -> None:
         if levels and sorted(levels) != list(range(start, start + len(levels))):
             self.r.error(
-                self.r.node_pos(node, (1, 1)),
+                self.r.node_pos(node),
                 field,
                 f"levels must run {start}, {start + 1}, ... without gaps, "
                 f"got {', '.join(map(str, sorted(levels)))}",
             )
         elif not levels and not self.r.errors:
-            self.r.error(self.r.node_pos(node, (1, 1)), field, "needs at least one level")
+            self.r.error(self.r.node_pos(node), field, "needs at least one level")
 
     def choice(self, parent: Any, key: Any, field: str, allowed: tuple[str, ...]) -> str | None:
         value = parent[key]
         if isinstance(value, str) and value in allowed:
             return str(value)
         self.r.error(
-            self.r.value_pos(parent, key, (1, 1)),
+            self.r.value_pos(parent, key),
             field,
             f"must be one of {', '.join(allowed)}, got {describe(value)}",
         )
@@ -245,12 +242,12 @@ class _MatrixParser:
         out: list[BandDef] = []
         for i, item in enumerate(seq or []):
             field = join("bands", i)
-            m = r.mapping(item, r.item_pos(seq, i, pos), field)
+            m = r.mapping(item, r.item_pos(seq, i), field)
             if m is None or not r.fields(m, field, required=("band", "label", "min_risk")):
                 continue
             band = self.choice(m, "band", join(field, "band"), BANDS)
-            blabel = r.string(m["label"], r.value_pos(m, "label", pos), join(field, "label"))
-            minimum = r.number(m["min_risk"], r.value_pos(m, "min_risk", pos), join(field, "min_risk"))
+            blabel = r.string(m["label"], r.value_pos(m, "label"), join(field, "label"))
+            minimum = r.number(m["min_risk"], r.value_pos(m, "min_risk"), join(field, "min_risk"))
             if band and blabel and minimum is not None:
                 out.append(BandDef(band, blabel, float(minimum)))
         if seq is not None and not r.errors:
@@ -265,24 +262,24 @@ class _MatrixParser:
     def code_map(self, parent: Any, key: str, field: str, codes: tuple[str, ...]) -> dict[str, str]:
         """A mapping whose keys must be exactly ``codes`` (each with a label)."""
         r = self.r
-        node = r.mapping(parent[key], r.value_pos(parent, key, (1, 1)), field)
+        node = r.mapping(parent[key], r.value_pos(parent, key), field)
         if node is None:
             return {}
         out: dict[str, str] = {}
         for k, v in node.items():
             if not isinstance(k, str) or k not in codes:
                 r.error(
-                    r.key_pos(node, k, (1, 1)),
+                    r.key_pos(node, k),
                     join(field, str(k)),
                     f"unknown code {describe(k)} (allowed: {', '.join(codes)})",
                 )
                 continue
-            value = r.string(v, r.value_pos(node, k, (1, 1)), join(field, k))
+            value = r.string(v, r.value_pos(node, k), join(field, k))
             if value is not None:
                 out[k] = value
         missing = [c for c in codes if c not in node]
         if missing:
-            r.error(r.node_pos(node, (1, 1)), field, f"missing codes: {', '.join(missing)}")
+            r.error(r.node_pos(node), field, f"missing codes: {', '.join(missing)}")
         return out
 
     def confidence(self, top: Any, pos: tuple[int, int]) -> tuple[Any, Any, Any, Any] | None:
@@ -298,20 +295,20 @@ class _MatrixParser:
         grades = self.code_map(node, "intelligence", "confidence.intelligence", INTELLIGENCE_GRADES)
         handling = self.code_map(node, "handling", "confidence.handling", HANDLING_CODES)
         suggest: dict[str, dict[str, str]] = {}
-        table = r.mapping(node["suggest"], r.value_pos(node, "suggest", pos), "confidence.suggest")
+        table = r.mapping(node["suggest"], r.value_pos(node, "suggest"), "confidence.suggest")
         for src in INTELLIGENCE_SOURCES if table is not None else ():
             assert table is not None
             field = join("confidence.suggest", src)
             if src not in table:
-                r.error(r.node_pos(table, pos), field, "missing row for this source grade")
+                r.error(r.node_pos(table), field, "missing row for this source grade")
                 continue
-            row = r.mapping(table[src], r.value_pos(table, src, pos), field)
+            row = r.mapping(table[src], r.value_pos(table, src), field)
             if row is None:
                 continue
             suggest[src] = {}
             for grade in INTELLIGENCE_GRADES:
                 if grade not in row:
-                    r.error(r.node_pos(row, pos), join(field, grade), "missing suggestion")
+                    r.error(r.node_pos(row), join(field, grade), "missing suggestion")
                     continue
                 level = self.choice(row, grade, join(field, grade), CONFIDENCE_LEVELS)
                 if level:
@@ -319,14 +316,14 @@ class _MatrixParser:
             for extra in row:
                 if extra not in INTELLIGENCE_GRADES:
                     r.error(
-                        r.key_pos(row, extra, pos),
+                        r.key_pos(row, extra),
                         join(field, str(extra)),
                         f"unknown intelligence grade (allowed: {', '.join(INTELLIGENCE_GRADES)})",
                     )
         for extra in table or {}:
             if extra not in INTELLIGENCE_SOURCES:
                 r.error(
-                    r.key_pos(table, extra, pos),
+                    r.key_pos(table, extra),
                     join("confidence.suggest", str(extra)),
                     f"unknown source grade {describe(extra)} (allowed: {', '.join(INTELLIGENCE_SOURCES)})",
                 )
@@ -344,18 +341,16 @@ class _MatrixParser:
             return None
         levels = self.levels(node, "levels", f"{field}.levels", start=1)
         grades: dict[int, str] = {}
-        gnode = r.mapping(node["grades"], r.value_pos(node, "grades", pos), f"{field}.grades")
+        gnode = r.mapping(node["grades"], r.value_pos(node, "grades"), f"{field}.grades")
         for lvl in levels if gnode is not None else ():
             assert gnode is not None
             if lvl not in gnode:
-                r.error(
-                    r.node_pos(gnode, pos), join(f"{field}.grades", str(lvl)), "missing grade for this level"
-                )
+                r.error(r.node_pos(gnode), join(f"{field}.grades", str(lvl)), "missing grade for this level")
                 continue
             grade = self.choice(gnode, lvl, join(f"{field}.grades", str(lvl)), ORG_GRADES)
             if grade:
                 grades[lvl] = grade
-        esc = r.mapping(node["escalate"], r.value_pos(node, "escalate", pos), f"{field}.escalate")
+        esc = r.mapping(node["escalate"], r.value_pos(node, "escalate"), f"{field}.escalate")
         esc_bands: tuple[str, ...] = ()
         esc_grades: tuple[str, ...] = ()
         if esc is not None and r.fields(esc, f"{field}.escalate", required=("bands", "grades")):
@@ -363,21 +358,19 @@ class _MatrixParser:
             esc_grades = self.codes(esc, "grades", f"{field}.escalate.grades", ORG_GRADES)
         responses = self.codes(node, "response_levels", f"{field}.response_levels", RESPONSE_LEVELS)
         base: dict[int, str] = {}
-        bnode = r.mapping(
-            node["base_response"], r.value_pos(node, "base_response", pos), f"{field}.base_response"
-        )
+        bnode = r.mapping(node["base_response"], r.value_pos(node, "base_response"), f"{field}.base_response")
         for lvl in scope if bnode is not None else ():
             assert bnode is not None
             bfield = join(f"{field}.base_response", str(lvl))
             if lvl not in bnode:
-                r.error(r.node_pos(bnode, pos), bfield, "missing response level for this scope")
+                r.error(r.node_pos(bnode), bfield, "missing response level for this scope")
                 continue
             value = bnode[lvl]
             if value in responses:
                 base[lvl] = str(value)
             else:
                 r.error(
-                    r.value_pos(bnode, lvl, pos),
+                    r.value_pos(bnode, lvl),
                     bfield,
                     f"must be one of {', '.join(responses)}, got {describe(value)}",
                 )
@@ -385,14 +378,14 @@ class _MatrixParser:
 
     def codes(self, parent: Any, key: str, field: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
         r = self.r
-        seq = r.sequence(parent[key], r.value_pos(parent, key, (1, 1)), field)
+        seq = r.sequence(parent[key], r.value_pos(parent, key), field)
         out: list[str] = []
         for i, item in enumerate(seq or []):
             if isinstance(item, str) and item in allowed:
                 out.append(str(item))
             else:
                 r.error(
-                    r.item_pos(seq, i, (1, 1)),
+                    r.item_pos(seq, i),
                     join(field, i),
                     f"must be one of {', '.join(allowed)}, got {describe(item)}",
                 )
