@@ -28,7 +28,7 @@ run: $(STAMP)
 
 # The PostgreSQL half runs when SCTAC_TEST_DATABASE_URL is set (CI sets it); otherwise it is skipped, visibly.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PACKAGES) tests bench

@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
+from api.web import dashboard
 from workflow.checkpoints import checkpoint_path
 from workflow.db import make_engine
 from workflow.migrate import upgrade
@@ -131,6 +132,7 @@ def rules() -> Rulebook:
 def engine(migrated_engine: Engine, rules: Rulebook) -> Iterator[Engine]:
     """A migrated, empty database with the reference data and one user per role."""
     _wipe(migrated_engine)
+    dashboard.forget()  # figures kept for a few seconds describe the rows just wiped
     with Session(migrated_engine) as s:
         sync_reference(s, rules=rules)
         for user in USERS:

@@ -90,6 +90,12 @@ def scope_key(who: Principal) -> tuple[Any, ...]:
     )
 
 
+def forget() -> None:
+    """Drop every kept set of figures (the tests wipe one database under a running process)."""
+    with _lock:
+        _cache.clear()
+
+
 def figures(session: Session, who: Principal) -> Figures:
     key = scope_key(who)
     with _lock:

@@ -10,8 +10,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.factories import DEFAULT_DATA, P1_CAPABILITY_D, case_in, morile_inputs, submit, unchecked
-from workflow import queries, service
+from tests.factories import (
+    DEFAULT_DATA,
+    P1_CAPABILITY_D,
+    add_people,
+    case_in,
+    morile_inputs,
+    submit,
+    unchecked,
+)
+from workflow import hub_resources, queries, service
 from workflow.errors import InvalidInput
 
 AT = datetime(2026, 5, 6, 9, 30, tzinfo=UTC)
@@ -191,12 +199,17 @@ def test_a_decision_ends_a_deferral(session: Session) -> None:
 def test_the_tasking_meeting_may_choose_another_hub(session: Session) -> None:
     before = case_in(session, "prioritised")
     assert before.case.hub == "EAST"
+    # WEST's own team and owner: only they can take a case tasked there (workflow.capacity).
+    hub_resources.add_team(
+        session, hub="WEST", data={"code": "West 1", "name": "West team 1"}, by=unchecked("admin")
+    )
+    add_people(session, [("owner.west", ["case_owner"], None, "WEST")])
     done = service.fire(
         session,
         case_id=before.case_id,
         trigger="task",
         by=unchecked("chair"),
-        data={"owner": "owner.east", "hub": "WEST", "team": "West 1"},
+        data={"owner": "owner.west", "hub": "WEST", "team": "West 1"},
     )
     case = queries.get_case(session, case_id=before.case_id)
     assert (done.case.hub, case.hub, case.team) == ("WEST", "WEST", "West 1")

@@ -25,6 +25,8 @@ PEOPLE = {
     "other_owner": Principal("owner.west", frozenset({"case_owner"})),
     "supervisor": Principal("chair", frozenset({"supervisor"})),
     "admin": Principal("root", frozenset({"admin"})),
+    "records_officer": Principal("records", frozenset({"records_officer"})),
+    "dpo": Principal("dpo", frozenset({"dpo"})),
 }
 CASE = {"state": "assessed", "requesting_unit": "NE", "owner": "owner.east", "hub": "EAST"}
 
@@ -44,6 +46,27 @@ TABLE: dict[str, tuple[set[str], Clock, tuple[str, ...], set[str]]] = {
     "await_information": ({"analyst", "owner", "supervisor"}, Clock.REPLAN, ("requester",), {"reason"}),
     "defer": ({"supervisor"}, Clock.FOLLOW, ("requester",), {"reason"}),
     "information_received": ({"requester", "analyst", "owner", "supervisor"}, Clock.REPLAN, (), set()),
+    # Records (issue 14): anyone involved notes and attaches (any owner: the note is no decision on the
+    # case); nobody is told. The records officer alone decides retention.
+    "note": ({"requester", "analyst", "owner", "other_owner", "supervisor"}, Clock.FOLLOW, (), {"note"}),
+    "attach": (
+        {"requester", "analyst", "owner", "other_owner", "supervisor"},
+        Clock.FOLLOW,
+        (),
+        {"attachment"},
+    ),
+    "retain": ({"records_officer"}, Clock.FOLLOW, (), {"reason", "next_review"}),
+    "dispose": ({"records_officer"}, Clock.FOLLOW, (), {"reason"}),
+    # Co-ordination (issue 13): a supervisor moves a case between hubs, both hubs and the owner told;
+    # analysts and supervisors decide deconfliction links, nobody told (a notice would hint at the other).
+    "transfer": (
+        {"supervisor"},
+        Clock.FOLLOW,
+        ("hub_supervisor", "previous_hub_supervisor", "owner"),
+        {"hub", "reason"},
+    ),
+    "confirm_link": ({"analyst", "supervisor"}, Clock.FOLLOW, (), {"link", "reason"}),
+    "dismiss_link": ({"analyst", "supervisor"}, Clock.FOLLOW, (), {"reason", "link"}),
 }
 
 
@@ -135,6 +158,22 @@ def test_what_each_person_is_offered_on_an_assessed_case() -> None:
         "withdraw",
         "await_information",
         "defer",
+        "note",
+        "attach",
+        "confirm_link",
+        "dismiss_link",
     ]
-    assert access.allowed_triggers(PEOPLE["owner"], facts) == ["rescore", "await_information"]
+    assert access.allowed_triggers(PEOPLE["owner"], facts) == [
+        "rescore",
+        "await_information",
+        "note",
+        "attach",
+    ]
+    # Retention is for ended cases only; the data-protection officer acts on none.
+    assert access.allowed_triggers(PEOPLE["records_officer"], facts) == []
+    assert access.allowed_triggers(PEOPLE["records_officer"], {**facts, "state": "closed"}) == [
+        "retain",
+        "dispose",
+    ]
+    assert access.allowed_triggers(PEOPLE["dpo"], facts) == []
     assert access.allowed_triggers(PEOPLE["other_requester"], facts) == []

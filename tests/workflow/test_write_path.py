@@ -92,13 +92,16 @@ def test_the_input_becomes_the_payload_but_the_reason_is_the_events_own(session:
         data={"owner": "owner.east", "team": "East 2", "reason": "Chair's decision"},
     )
     event = queries.history(session, case_id=before.case_id)[-1]
-    assert event.payload == {"owner": "owner.east", "team": "East 2", "notify": ["owner", "requester"]}
+    payload = dict(event.payload)
+    # The priority it was tasked at, under the Control Strategy (tests/workflow/test_priority.py).
+    assert {"total", "reason", "parts", "strategy"} <= set(payload.pop("priority"))
+    assert payload == {"owner": "owner.east", "team": "East 2", "notify": ["owner", "requester"]}
     assert event.reason == "Chair's decision"
 
 
 def test_a_trigger_nobody_is_told_of_leaves_no_notify(session: Session) -> None:
-    before = case_in(session, "assessed")
-    service.fire(session, case_id=before.case_id, trigger="prioritise", by=unchecked("chair"))
+    before = case_in(session, "reviewed")
+    service.fire(session, case_id=before.case_id, trigger="continue", by=unchecked("chair"))
     event = queries.history(session, case_id=before.case_id)[-1]
     assert (event.payload, event.reason) == ({}, None)
 
