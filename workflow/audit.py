@@ -20,7 +20,7 @@ What each measure defends against (and what it does not):
   database host cannot write). Someone who can replace the checkpoint file but not sign one can only
   substitute an *older* checkpoint of theirs; an edited or forged one is named.
 
-**Payload digests** (migration 0011): the hash covers each payload's SHA-256 digest, stored beside it.
+**Payload digests** (migration 0015): the hash covers each payload's SHA-256 digest, stored beside it.
 A payload that no longer matches its digest is named as altered, unless a later, intact event of the
 same chain (a disposal under a recorded retention decision, workflow/redaction.py) declares that event
 redacted and the payload now has exactly the digest that disposal recorded: then it is reported apart,
@@ -167,7 +167,7 @@ def _chain_break(
                     " by code older than migration 0008)"
                 )
             elif inline_event_hash(**fields, key=key) == ev.hash:
-                problem = "sealed the way before migration 0011 (its payload not by digest): not re-sealed"
+                problem = "sealed the way before migration 0015 (its payload not by digest): not re-sealed"
             else:
                 problem = "contents do not match its hash (row altered)"
             return ChainBreak(ref, cid, ev.seq, ev.id, problem)

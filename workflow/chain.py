@@ -15,7 +15,7 @@ The chain covers each event's reason and payload through their digest (`payload_
 their canonical JSON, stored beside them), not the text itself: a redaction under a recorded retention
 decision (workflow/redaction.py) removes personal data from them while the event keeps its place, its
 digest and its hash, so the audit can tell "redacted under decision R" from "altered". Before
-migration 0011 the payload itself was in the hashed body (`inline_event_hash`); that migration
+migration 0015 the payload itself was in the hashed body (`inline_event_hash`); that migration
 re-sealed every intact chain the digest way and re-signed the checkpoint's heads.
 
 Where the key comes from (`key_from_settings`):
@@ -161,7 +161,7 @@ def inline_event_hash(
     prev_hash: str,
     key: ChainKey | None = None,
 ) -> str:
-    """The keyed hash before migration 0011, over the payload itself (no redaction could keep it).
+    """The keyed hash before migration 0015, over the payload itself (no redaction could keep it).
 
     Kept for that migration's check and its downgrade, and so the audit can name an event still
     sealed this way.

@@ -329,7 +329,7 @@ def checkpoint_if_due(session: Session, *, now: datetime | None = None) -> Check
 
 
 def reseal_heads(path: Path, moved: dict[tuple[int, int, str], str], *, key: ChainKey | None = None) -> int:
-    """Re-sign the checkpoint in `path` after a migration re-hashed intact chains (0011).
+    """Re-sign the checkpoint in `path` after a migration re-hashed intact chains (0015).
 
     `moved` maps (case id, seq, old hash) to the new hash of that same event; a head not in it (its
     chain was already broken, or is gone) keeps its old hash, so the audit still names it. The time the

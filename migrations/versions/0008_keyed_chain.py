@@ -97,7 +97,7 @@ def _reseal_all(check: Callable[[], Hasher], seal: Callable[[], Hasher]) -> None
 
 
 def _keyed() -> Hasher:
-    # The keyed scheme of this revision hashed the payload itself (0011 moved the chain to its digest).
+    # The keyed scheme of this revision hashed the payload itself (0015 moved the chain to its digest).
     from workflow.chain import chain_key, inline_event_hash
 
     key = chain_key()

@@ -31,7 +31,7 @@ _OLD_FIELDS = (
     "created_at",
     "prev_hash",
 )
-# case_event as it was before migration 0011 (no payload digest).
+# case_event as it was before migration 0015 (no payload digest).
 _OLD_EVENT = sa.table(
     "case_event",
     *(sa.column(n) for n in _OLD_FIELDS if n not in ("payload", "created_at")),
@@ -59,7 +59,7 @@ def test_unkeyed_chains_are_resealed_and_a_broken_one_stays_named(blank_engine: 
         untouched = case_in(s, "submitted")
 
     _migrate(blank_engine, "downgrade", "0008-1")  # back to the unkeyed chain of older databases
-    # The audit reads today's schema (payload digests, migration 0011), so the old chains are checked
+    # The audit reads today's schema (payload digests, migration 0015), so the old chains are checked
     # here with the old, unkeyed hash itself: every event of every case was hashed that way.
     with blank_engine.connect() as conn:
         rows = conn.execute(sa.select(_OLD_EVENT)).all()

@@ -1,4 +1,4 @@
-"""Migration `retention` (0011): chains sealed the keyed-inline way are re-sealed over payload digests
+"""Migration `retention` (0015): chains sealed the keyed-inline way are re-sealed over payload digests
 once they check out, the signed checkpoint's heads are re-signed to the same events' new hashes, a chain
 already broken stays named (its checkpointed head is not laundered), and cases that had already ended
 get their retention review date."""
