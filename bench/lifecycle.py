@@ -161,7 +161,16 @@ def run_lifecycles(engine: Engine, cases: int) -> Measured:
     rules = get_rulebook()
     with Session(engine, expire_on_commit=False) as s:
         sync_reference(s, rules=rules)
-        s.add(User(username="owner.east", display_name="Owner", roles=["case_owner"], hub_code="EAST"))
+        s.add(
+            User(
+                username="owner.east",
+                display_name="Owner",
+                roles=["case_owner"],
+                hub_code="EAST",
+                # The fixtures' requests are OFFICIAL-SENSITIVE: only an owner cleared for them can be tasked.
+                clearance="OFFICIAL-SENSITIVE",
+            )
+        )
         s.commit()
         step(s, trigger="submit", case_id=None, rules=rules)  # warm caches
         # Hearing a statement costs about a microsecond, against a millisecond per transition.

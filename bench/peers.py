@@ -236,7 +236,16 @@ def sctac_contender(engine: Engine) -> Contender:
     rules = get_rulebook()
     session = Session(engine, expire_on_commit=False)
     sync_reference(session, rules=rules)
-    session.add(User(username="owner.east", display_name="Owner", roles=["case_owner"], hub_code="EAST"))
+    session.add(
+        User(
+            username="owner.east",
+            display_name="Owner",
+            roles=["case_owner"],
+            hub_code="EAST",
+            # The fixtures' requests are OFFICIAL-SENSITIVE: only an owner cleared for them can be tasked.
+            clearance="OFFICIAL-SENSITIVE",
+        )
+    )
     session.commit()
 
     def lifecycles(n: int) -> None:
