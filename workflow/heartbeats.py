@@ -7,7 +7,8 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from workflow.db import utcnow
@@ -24,15 +25,17 @@ def worker_name() -> str:
 def beat(session: Session, *, name: str, now: datetime | None = None) -> None:
     """Record that the worker `name` has finished a pass (its own transaction)."""
     at = now or utcnow()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # One upsert, not an update then an insert: two worker loops of one process share its name, and
+    # their first beats may come at the same moment.
+    first = dialect.insert(HEARTBEAT).values(name=name, started_at=at, beat_at=at, passes=1)
+    upsert = first.on_conflict_do_update(
+        index_elements=[HEARTBEAT.c.name],
+        set_={"beat_at": at, "passes": HEARTBEAT.c.passes + 1},
+    ).returning(HEARTBEAT.c.passes)
     try:
-        done = session.execute(
-            update(HEARTBEAT)
-            .where(HEARTBEAT.c.name == name)
-            .values(beat_at=at, passes=HEARTBEAT.c.passes + 1)
-        )
-        if done.rowcount == 0:  # type: ignore[attr-defined]
-            # Only this process writes this name, so no other insert can race this one.
-            session.execute(insert(HEARTBEAT).values(name=name, started_at=at, beat_at=at, passes=1))
+        passes = session.execute(upsert).scalar_one()
+        if passes == 1:  # a worker's first beat clears the rows of those gone a day
             session.execute(delete(HEARTBEAT).where(HEARTBEAT.c.beat_at < at - FORGET_AFTER))
         session.commit()
     except BaseException:
