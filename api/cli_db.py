@@ -1,10 +1,9 @@
 """`sctac db backup PATH` and `sctac db restore PATH`: copies of the database, taken while it serves.
 
-SQLite: SQLite's online backup API (`sqlite3.Connection.backup`), which copies a consistent snapshot
-page by page while the service keeps writing (a plain `cp` of a WAL database can catch it half-way).
-PostgreSQL: the right tool is `pg_dump`, run where the database's credentials live; this prints the
-command for the configured database (the password never: pg_dump reads it from PGPASSWORD or
-~/.pgpass). A restore onto SQLite replaces the configured database and then verifies the audit chains
+SQLite: SQLite's online backup API (`workflow/backups.py`), a consistent snapshot taken while the
+service keeps writing. PostgreSQL: the right tool is `pg_dump`, run where the database's credentials
+live; this prints the command for the configured database (the password never: pg_dump reads it
+from PGPASSWORD or ~/.pgpass). A restore onto SQLite replaces the configured database and then verifies the audit chains
 of what was restored.
 
 Registered on the `db` group by `register(db_app)` in api/cli.py.
@@ -21,14 +20,8 @@ import typer
 from sqlalchemy.engine import URL, make_url
 
 from api.cli_support import cli_session, fail, guarded
-from workflow import audit, checkpoints
+from workflow import audit, backups, checkpoints
 from workflow.settings import get_settings
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database)
 
 
 def _pg_args(url: URL) -> list[str]:
@@ -40,39 +33,6 @@ def _pg_args(url: URL) -> list[str]:
     if url.username:
         args += ["--username", url.username]
     return args
-
-
-def _copy(source: Path, target: Path) -> int:
-    """Copy the database `source` into `target` with the online backup API; the pages copied."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-        pages: int = dst.execute("PRAGMA page_count").fetchone()[0]
-        # A copy with its own WAL left behind would be two files: fold it into one.
-        dst.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        dst.close()
-        src.close()
-    return pages
-
-
-def _is_sctac_database(path: Path) -> str | None:
-    """Why `path` is not an sctac SQLite database (None: it is one)."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            ok = conn.execute("PRAGMA quick_check").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        return f"not a SQLite database ({exc})"
-    if ok != "ok":
-        return f"damaged: {ok}"
-    if not {"case", "case_event", "alembic_version"} <= tables:
-        return "a SQLite database, but not an sctac one (no case or case_event table)"
-    return None
 
 
 @guarded
@@ -94,7 +54,7 @@ def db_backup(
             err=True,
         )
         return
-    source = _sqlite_file(url)
+    source = backups.sqlite_file(url)
     if source is None:
         raise fail("the configured database is in memory: nothing to back up")
     if not source.exists():
@@ -106,7 +66,7 @@ def db_backup(
     if path.exists():
         path.unlink()
     try:
-        pages = _copy(source, path)
+        pages = backups.copy(source, path)
     except (sqlite3.Error, OSError) as exc:
         path.unlink(missing_ok=True)
         raise fail(f"{path}: backup failed: {exc}") from None
@@ -143,12 +103,12 @@ def db_restore(
             "sctac: note: stop every API process and worker first; then run `sctac audit verify`", err=True
         )
         return
-    target = _sqlite_file(url)
+    target = backups.sqlite_file(url)
     if target is None:
         raise fail("the configured database is in memory: nothing to restore into")
     if not path.exists():
         raise fail(f"{path}: no such backup")
-    why = _is_sctac_database(path)
+    why = backups.not_an_sctac_database(path)
     if why is not None:
         raise fail(f"{path}: {why}")
     if target.exists() and not force:
@@ -158,7 +118,7 @@ def db_restore(
     if target.exists() and path.resolve() == target.resolve():
         raise fail(f"{path}: is the configured database itself")
     try:
-        pages = _copy(path, target)
+        pages = backups.copy(path, target)
     except (sqlite3.Error, OSError) as exc:
         raise fail(f"{target}: restore failed: {exc}") from None
     typer.echo(f"restored {path} into {target} ({pages} pages)")
