@@ -3,8 +3,8 @@
 SQLite: SQLite's online backup API (`workflow/backups.py`), a consistent snapshot taken while the
 service keeps writing. PostgreSQL: the right tool is `pg_dump`, run where the database's credentials
 live; this prints the command for the configured database (the password never: pg_dump reads it
-from PGPASSWORD or ~/.pgpass). A restore onto SQLite replaces the configured database and then verifies the audit chains
-of what was restored.
+from PGPASSWORD or ~/.pgpass). A restore onto SQLite replaces the configured database and then
+verifies the audit chains of what was restored.
 
 Registered on the `db` group by `register(db_app)` in api/cli.py.
 """
