@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Response
+
 from api.views import Json
 from api.web.core import templates
 
@@ -36,3 +38,17 @@ def as_pdf(bundle: dict[str, Any]) -> bytes:
 def filename(bundle: dict[str, Any], fmt: str) -> str:
     stem = "-".join(bundle["normalised"].split())[:60] or "subject"
     return f"subject-access-{stem}-{bundle['generated_at']:%Y%m%d-%H%M}.{fmt}"
+
+
+def response(bundle: dict[str, Any], fmt: str) -> Response:
+    """The bundle as a download (the API's and the DPO page's export alike): never cached, never sniffed."""
+    pdf = fmt == "pdf"
+    return Response(
+        as_pdf(bundle) if pdf else as_json(bundle),
+        media_type="application/pdf" if pdf else "application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename(bundle, "pdf" if pdf else "json")}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

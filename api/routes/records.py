@@ -193,16 +193,7 @@ def subject_export(
     session: SessionDep, who: Who, name: SubjectName, format: Literal["json", "pdf"] = "json"
 ) -> Response:
     bundle = disclosure.bundle(session, by=who, name=name, fmt=format)
-    body = disclosure_render.as_pdf(bundle) if format == "pdf" else disclosure_render.as_json(bundle)
-    return Response(
-        body,
-        media_type="application/pdf" if format == "pdf" else "application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{disclosure_render.filename(bundle, format)}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return disclosure_render.response(bundle, format)
 
 
 @admin_router.get(

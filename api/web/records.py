@@ -104,16 +104,7 @@ def subjects_page(request: Request, session: SessionDep, who: WebUser, name: str
 def subjects_export(session: SessionDep, who: WebUser, name: str = "", format: str = "json") -> Response:
     fmt = "pdf" if format == "pdf" else "json"
     bundle = disclosure.bundle(session, by=who, name=name, fmt=fmt)
-    body = disclosure_render.as_pdf(bundle) if fmt == "pdf" else disclosure_render.as_json(bundle)
-    return Response(
-        body,
-        media_type="application/pdf" if fmt == "pdf" else "application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{disclosure_render.filename(bundle, fmt)}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return disclosure_render.response(bundle, fmt)
 
 
 @router.get("/cases/{case_id}/attachments/{sha256}")
