@@ -125,7 +125,11 @@ def task_owner(session: Session, case: Any, preferred: str) -> str:
 
 def case_in(session: Session, state: str, **overrides: Any) -> service.Fired:
     """A new case driven through the real service into `state`."""
-    done = submit(session, **overrides)
+    return drive(session, submit(session, **overrides), state)
+
+
+def drive(session: Session, done: service.Fired, state: str) -> service.Fired:
+    """A just-submitted case driven through the real service into `state`."""
     for trigger in PATHS[state]:
         data = DEFAULT_DATA[trigger]
         if trigger == "task":

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tests.factories import DEFAULT_DATA, PATHS, request_data, task_owner, unchecked
+from tests.factories import drive, request_data, unchecked
 from workflow import audit, queries, service
 from workflow.db import utcnow
 from workflow.deconfliction import index
@@ -108,14 +108,7 @@ def test_a_request_without_aliases_records_none_in_its_event(session: Session) -
 
 
 def test_closed_cases_match_only_while_recent(session: Session) -> None:
-    old = done = _submit(session, "AS", target_name="Brixton Boys")
-    for trigger in PATHS["closed"]:
-        data = DEFAULT_DATA[trigger]
-        if trigger == "task":  # an owner the routed hub may task (workflow.capacity)
-            data = {**data, "owner": task_owner(session, done.case, data["owner"])}
-        done = service.fire(
-            session, case_id=old.case_id, trigger=trigger, by=unchecked("analyst1"), data=data
-        )
+    old = drive(session, _submit(session, "AS", target_name="Brixton Boys"), "closed")
     names = [Name("Brixton Boys", "group", "target_name")]
     now = utcnow()
     assert [c.owner for c in index.search(session, names=names, now=now, days=30)] == [old.case_id]
