@@ -51,9 +51,9 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/pages_demo.py
 	$(BIN)/python bench/coordination.py
 
-# Mutation testing of the core modules (not part of `make test`; mutation/run.py, well over 30 minutes on
-# this shared machine: figures and times in bench/README.md): one line per module
-# `module: killed/total = score%`, survivors in mutation/out/survivors.txt.
+# Mutation testing of the core modules (not part of `make test`; mutation/run.py: figures and times in
+# bench/README.md): one line per module `module: killed/total = score%`, survivors in
+# mutation/out/survivors.txt.
 mutation: $(STAMP)
 	$(BIN)/python mutation/run.py
 

@@ -124,7 +124,7 @@ def durable_available() -> bool:
     return True
 
 
-def _build(ruleset: Ruleset, backend: str, ir: dict[str, Any]) -> Matcher:
+def _build(backend: str, ir: dict[str, Any]) -> Matcher:
     if backend == "durable":
         from rules.engine_durable import DurableMatcher
 
@@ -156,7 +156,7 @@ def compile_rules(ruleset: Ruleset, backend: str | None = None) -> CompiledRules
             _cache.move_to_end(key)
             return compiled
         ir = to_ir(ruleset)
-        compiled = CompiledRules(ruleset, _build(ruleset, backend, ir), ir, note)
+        compiled = CompiledRules(ruleset, _build(backend, ir), ir, note)
         _cache[key] = compiled
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)  # freed once no caller holds it any more

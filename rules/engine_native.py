@@ -13,7 +13,7 @@ class NativeMatcher:
     cacheable = False  # the oracle: every case is evaluated on its own
 
     def __init__(self, ir: Mapping[str, Any]) -> None:
-        by_rank = sorted(ir["rules"], key=lambda r: (r["section"] != "routing", r["rank"]))
+        by_rank = sorted(ir["rules"], key=lambda r: r["rank"])  # each section's rules in their order
         self.routing = [(r["id"], compile_condition(r["when"])) for r in by_rank if r["section"] == "routing"]
         self.others = [(r["id"], compile_condition(r["when"])) for r in by_rank if r["section"] != "routing"]
 

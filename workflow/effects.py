@@ -63,17 +63,16 @@ class Acting:
     by: Principal
     at: datetime
     rules: rb.Rulebook | None
-    unit_kind: str | None = None  # of the requesting unit (read with the case)
 
 
 Effect = Callable[[Acting], None]
 
 
-def case_facts(case: Mapping[str, Any], unit_kind: str) -> dict[str, Any]:
-    """The rule facts a case carries before any scoring."""
+def case_facts(case: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule facts a case carries before any scoring (the rules fill in the unit's kind, bcu or
+    specialist, from their own reference data: rules/facts.py)."""
     return {
         "unit": case["requesting_unit"],
-        "unit_kind": unit_kind,
         "themes": list(case["themes"]),
         "capabilities": list(case["capabilities"]),
         "target_type": case["target_type"],
@@ -132,7 +131,7 @@ def score(a: Acting) -> None:
             [FieldProblem("rationale", f"the band falls from {previous} to {scored.band}: record why")]
         )
     values = row.as_dict()
-    decided = rules.decide({**case_facts(values, a.unit_kind or "bcu"), **scored.facts})
+    decided = rules.decide({**case_facts(values), **scored.facts})
     change.changes.update(
         band=scored.band,
         risk=scored.risk,

@@ -59,7 +59,7 @@ from workflow.prepared import Prepared
 from workflow.principals import Principal
 from workflow.schemas import CaseRequest, TransitionInput, parse
 from workflow.statuses import EscalationStatus, TimerStatus
-from workflow.tables import CASE, ESCALATION, EVENT, TIMER, UNIT
+from workflow.tables import CASE, ESCALATION, EVENT, TIMER
 from workflow.timer_rows import add_timers
 
 # What callers called the result before it carried the whole case.
@@ -68,12 +68,6 @@ Fired = Written
 # Hot-path statements, compiled once per dialect and run on the driver's cursor (workflow.prepared): the
 # SQL and stored values are SQLAlchemy's, without its per-execution cost (bench/lifecycle.py).
 _SELECT_CASE = Prepared(select(CASE).where(CASE.c.id == bindparam("p_id")))
-# A firing reads the case and the kind of its unit (the rules' facts need it) in one statement.
-_SELECT_CASE_AND_UNIT = Prepared(
-    select(CASE, UNIT.c.kind.label("unit_kind"))
-    .join(UNIT, UNIT.c.code == CASE.c.requesting_unit)
-    .where(CASE.c.id == bindparam("p_id"))
-)
 # Never change after submission. (The reference is written by the submission's own compare-and-set, so it
 # is among the columns the CAS writes: one statement fewer than setting it apart.)
 _KEPT = ("id", "created_by", "created_at")
@@ -165,16 +159,16 @@ def _insert_event(session: Session, event: dict[str, Any]) -> int:
     return int(_INSERT_EVENT.scalar(session, event))
 
 
-def cancel_timers(
-    session: Session, *, case_id: int, at: datetime, kinds: tuple[str, ...] | None = None
-) -> None:
-    if kinds == clocks.CLOCK_TIMERS:
+def cancel_timers(session: Session, *, case_id: int, at: datetime, clocks_only: bool = False) -> None:
+    """Cancel the case's pending timers: all of them, or (`clocks_only`) those of its clocks."""
+    if clocks_only:
         _CANCEL_CLOCK_TIMERS.rowcount(session, {"p_case": case_id, "p_at": at})
         return
-    query = update(TIMER).where(TIMER.c.case_id == case_id, TIMER.c.status == TimerStatus.PENDING)
-    if kinds is not None:
-        query = query.where(TIMER.c.kind.in_(kinds))
-    session.execute(query.values(status=TimerStatus.CANCELLED, settled_at=at))
+    session.execute(
+        update(TIMER)
+        .where(TIMER.c.case_id == case_id, TIMER.c.status == TimerStatus.PENDING)
+        .values(status=TimerStatus.CANCELLED, settled_at=at)
+    )
 
 
 def resolve_escalations(
@@ -271,7 +265,7 @@ def write_change(
     else:
         if plan is not None:
             if had_clock:
-                cancel_timers(session, case_id=before["id"], at=at, kinds=clocks.CLOCK_TIMERS)
+                cancel_timers(session, case_id=before["id"], at=at, clocks_only=True)
             version = after["ruleset_version"]
             add_timers(session, case_id=before["id"], specs=plan.timers, ruleset_version=version)
         if change.resolves:
@@ -297,7 +291,7 @@ def _may_submit(by: Principal, unit: Any, marking: Any) -> None:
         )
     access.require(by, "submit", {"requesting_unit": unit})
     if marking in access.MARKINGS and not access.covers(by, marking):
-        raise Forbidden(f"your clearance ({by.clearance}) does not cover {marking}", needed=[])
+        raise Forbidden(f"your clearance ({by.clearance}) does not cover {marking}")
 
 
 def submit_case(
@@ -323,14 +317,12 @@ def submit_case(
     problems = rules.vocabulary_problems(
         target_type=req.target_type, themes=req.themes, capabilities=req.capabilities
     )
-    unit_kind = effects.unit_kind(session, req.requesting_unit)
-    if unit_kind is None:
+    if effects.unit_kind(session, req.requesting_unit) is None:
         problems.insert(
             0, FieldProblem("requesting_unit", f"unknown or inactive unit {req.requesting_unit!r}")
         )
     if problems:
         raise InvalidInput(problems)
-    assert unit_kind is not None
     at = now or utcnow()
     values = req.model_dump()
     # Aliases and locations are no case columns: the event holds them (when given) and deconfliction
@@ -338,7 +330,7 @@ def submit_case(
     extras = {k: values.pop(k) for k in deconfliction.EXTRA_FIELDS}
     values["themes"] = sorted(set(req.themes))
     values["capabilities"] = sorted(set(req.capabilities))
-    decided = rules.decide(effects.case_facts({**values, "state": State.SUBMITTED.value}, unit_kind))
+    decided = rules.decide(effects.case_facts({**values, "state": State.SUBMITTED.value}))
     spec = triggers.REGISTRY["submit"]
     try:
         conn = session.connection()
@@ -503,11 +495,10 @@ def _fire(
     now: datetime | None,
     rules: rb.Rulebook | None,
 ) -> Written:
-    trigger = ""
     try:
         # On SQLite this read takes no lock (pysqlite begins at the first write); on PostgreSQL it runs
         # at READ COMMITTED: either way a racer is caught by the compare-and-set, not by this read.
-        found = _SELECT_CASE_AND_UNIT.first(session, {"p_id": case_id})
+        found = _SELECT_CASE.first(session, {"p_id": case_id})
         if found is None:
             raise NotFound(f"no case {case_id}")
         row = CaseRecord.of(found)
@@ -517,7 +508,7 @@ def _fire(
         try:
             _standing(by, trigger, values)
         except (NotFound, Forbidden) as exc:
-            _refused(session, by=by, action=f"fire:{trigger}"[:64], case_id=case_id, exc=exc)
+            _refused(session, by=by, action=f"fire:{trigger}", case_id=case_id, exc=exc)
             raise
         state, version = row.state, row.version
         if expected_version is None and require_version:
@@ -554,7 +545,6 @@ def _fire(
             by=by,
             at=at,
             rules=rules,
-            unit_kind=found["unit_kind"],
         )
         if spec.effect is not None:
             spec.effect(acting)

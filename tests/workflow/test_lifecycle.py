@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import Session
 
@@ -227,6 +229,33 @@ def test_task_needs_a_hub_from_the_rules_or_the_tasking_decision() -> None:
     ]
     assert task.problems({"hub": None}, {"owner": "owner.east", "hub": "EAST"}) == []
     assert task.problems({"hub": "EAST"}, {"owner": "owner.east"}) == []
+
+
+@pytest.mark.parametrize("trigger", ["task", "transfer"])
+def test_an_override_of_capacity_needs_a_reason(trigger: str) -> None:
+    spec = triggers.spec(trigger)
+    assert spec is not None
+    case = {"hub": "EAST"}
+    placing = {"owner": "owner.east", "hub": "NORTH"}
+    overriding = {**placing, "override": True}
+    assert "reason: an override of the hub's capacity needs a reason" in [
+        str(p) for p in spec.problems(case, overriding)
+    ]
+    reasons = [str(p) for p in spec.problems(case, {**overriding, "reason": "Life at risk."})]
+    assert not any("override" in r for r in reasons)
+    assert not any("override" in str(p) for p in spec.problems(case, placing))
+
+
+@pytest.mark.parametrize("trigger", ["retain", "dispose"])
+def test_a_disposed_case_is_offered_no_retention_decision(trigger: str) -> None:
+    spec = triggers.spec(trigger)
+    assert spec is not None
+    disposed = {"state": "closed", "disposed_at": datetime(2029, 4, 1, 10, 0, tzinfo=UTC)}
+    data = {"reason": "Past review", "next_review": "2031-01-15"}
+    assert [str(p) for p in spec.problems(disposed, data)] == [
+        "state: already disposed of on Sun 1 Apr 2029, 11:00 BST"
+    ]
+    assert spec.problems({**disposed, "disposed_at": None}, data) == []
 
 
 def test_task_needs_a_real_active_owner_and_hub(session: Session) -> None:
