@@ -105,13 +105,20 @@ def p1_escalated(
 ) -> service.Fired:
     """Story 3's case: submitted, then scored P1 with capability grade D, which raises a rule escalation."""
     done = service.submit_case(session, request=request_data(), by=unchecked("ds.ne"), now=submitted)
+    return score_p1(session, done.case_id, now=assessed)
+
+
+def score_p1(
+    session: Session, case_id: int, *, trigger: str = "assess", now: datetime | None = None
+) -> service.Fired:
+    """Score a case P1 with capability grade D (story 3's escalation), by `trigger` (assess or rescore)."""
     return service.fire(
         session,
-        case_id=done.case_id,
-        trigger="assess",
+        case_id=case_id,
+        trigger=trigger,
         by=unchecked("analyst1"),
         data={"assessment": P1_CAPABILITY_D},
-        now=assessed,
+        now=now,
     )
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from rules.retention import load_retention
-from tests.factories import P1_CAPABILITY_D, add_people, case_in, drive, request_data, submit, unchecked
+from tests.factories import add_people, case_in, drive, request_data, score_p1, submit, unchecked
 from workflow import queries, redaction, service, timers
 from workflow.errors import InvalidInput
 from workflow.principals import Principal
@@ -66,24 +67,12 @@ def test_a_transfer_moves_its_own_open_escalations_only(session: Session) -> Non
     at = datetime(2026, 11, 2, 9, tzinfo=UTC)
     ours = service.submit_case(session, request=request_data(), by=unchecked("ds.ne"), now=at).case_id
     timers.run_due(session, now=datetime(2026, 11, 9, 10, tzinfo=UTC))  # its SLA breaches: an escalation
-    service.fire(
-        session,
-        case_id=ours,
-        trigger="assess",
-        by=unchecked("analyst1"),
-        data={"assessment": P1_CAPABILITY_D},
-        now=datetime(2026, 11, 9, 11, tzinfo=UTC),
-    )  # the SLA escalation ends; the P1 raises a rule escalation (story 3)
+    # Assessed P1: the SLA escalation ends and the score raises a rule escalation (story 3).
+    score_p1(session, ours, now=datetime(2026, 11, 9, 11, tzinfo=UTC))
     fire(session, ours, "prioritise")
     fire(session, ours, "task", owner="owner.east")
     theirs = drive(session, submit(session), "assessed").case_id
-    service.fire(
-        session,
-        case_id=theirs,
-        trigger="rescore",
-        by=unchecked("analyst1"),
-        data={"assessment": P1_CAPABILITY_D},
-    )  # an open rule escalation at EAST of another case
+    score_p1(session, theirs, trigger="rescore")  # an open rule escalation at EAST of another case
     fire(session, ours, "transfer", hub="NORTH", owner="owner.north", reason="The line has moved to Enfield.")
     rows = session.execute(
         select(ESCALATION.c.case_id, ESCALATION.c.source, ESCALATION.c.status, ESCALATION.c.hub).order_by(
@@ -145,9 +134,11 @@ def test_retaining_records_the_decision_on_the_event_and_under_the_cases_group(s
     }
 
 
-def test_a_disposal_records_its_schedule_and_redacts_this_cases_rationales_only(session: Session) -> None:
+def test_a_disposal_records_its_schedule_and_redacts_this_cases_rationales_only(
+    engine: Engine, session: Session
+) -> None:
     ours, theirs = _closed(session), _closed(session)
-    with session.bind.begin() as conn:  # type: ignore[union-attr]
+    with engine.begin() as conn:
         conn.execute(update(ASSESSMENT).values(rationale="Nominal: J. Doe"))
     done = service.fire(
         session,

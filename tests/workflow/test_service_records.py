@@ -16,11 +16,11 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tests.factories import (
-    P1_CAPABILITY_D,
     case_in,
     morile_inputs,
     p1_escalated,
     request_data,
+    score_p1,
     submit,
     unchecked,
 )
@@ -67,14 +67,7 @@ def test_a_change_settles_its_own_cases_pending_timers_and_escalations_and_nothi
     timers.run_due(session, now=at(9, 10))  # the SLA timers fire; each escalation's ladder is due on the 11th
     # Ours is assessed at noon on the 10th: that ends its SLA escalation (and stops that ladder), and the
     # P1 score with capability D raises a rule escalation whose ladder steps an hour on (story 3).
-    service.fire(
-        session,
-        case_id=ours,
-        trigger="assess",
-        by=unchecked("analyst1"),
-        data={"assessment": P1_CAPABILITY_D},
-        now=at(10, 12),
-    )
+    score_p1(session, ours, now=at(10, 12))
     timers.run_due(session, now=at(10, 13, 1))  # the rule ladder's first step
     theirs_timers = timer_rows(session, theirs)
     theirs_escalations = escalation_rows(session, theirs)
@@ -260,14 +253,7 @@ def test_a_replan_replaces_the_clock_timers_and_leaves_the_escalation_ladder_run
     ladder_before = [r for r in timer_rows(session, done.case_id) if r[0] == "ladder"]
     assert ladder_before == [("ladder", "pending", None)]
     # Re-scored ten minutes later (the same P1): its clocks are planned again, its escalation stands.
-    service.fire(
-        session,
-        case_id=done.case_id,
-        trigger="rescore",
-        by=unchecked("analyst1"),
-        data={"assessment": P1_CAPABILITY_D},
-        now=at(2, 11, 10),
-    )
+    score_p1(session, done.case_id, trigger="rescore", now=at(2, 11, 10))
     case = queries.get_case(session, case_id=done.case_id)
     rows = session.exec(select(Timer).where(Timer.case_id == done.case_id).order_by(col(Timer.id))).all()
     assert [(t.kind, t.status, aware(t.settled_at)) for t in rows] == [
