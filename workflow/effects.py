@@ -38,7 +38,9 @@ _INSERT_ASSESSMENT = Prepared(
         .scalar_subquery()
     )
 )
-_UNIT_KIND = Prepared(select(UNIT.c.kind).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True)))
+_ACTIVE_UNIT = Prepared(
+    select(UNIT.c.code).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True))
+)
 # Whether the tasking decision's hub and owner exist and are active, in one statement.
 _ACTIVE_HUB_AND_USER = select(
     select(HUB.c.code)
@@ -82,10 +84,9 @@ def case_facts(case: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def unit_kind(session: Session, code: str) -> str | None:
-    """The kind (bcu, specialist) of an active unit, or None if there is no such active unit."""
-    kind = _UNIT_KIND.scalar(session, {"p_code": code})
-    return str(kind) if kind is not None else None
+def unit_is_active(session: Session, code: str) -> bool:
+    """Whether `code` is a unit that may request (one that exists and is active)."""
+    return _ACTIVE_UNIT.scalar(session, {"p_code": code}) is not None
 
 
 def decision_writer(case_id: int, event_seq: int, decided: rb.Decided, at: datetime) -> AfterEvent:
@@ -324,7 +325,7 @@ def retain(a: Acting) -> None:
         next_review_at=due,
     )
     a.change.changes["retention_review_at"] = due
-    a.change.payload.update(decision=decision, next_review=due.date().isoformat())
+    a.change.payload["decision"] = decision  # (the next review is on the event already: it is the input)
 
 
 def dispose(a: Acting) -> None:

@@ -317,7 +317,7 @@ def submit_case(
     problems = rules.vocabulary_problems(
         target_type=req.target_type, themes=req.themes, capabilities=req.capabilities
     )
-    if effects.unit_kind(session, req.requesting_unit) is None:
+    if not effects.unit_is_active(session, req.requesting_unit):
         problems.insert(
             0, FieldProblem("requesting_unit", f"unknown or inactive unit {req.requesting_unit!r}")
         )

@@ -15,8 +15,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from rules.retention import load_retention
-from tests.factories import add_people, case_in, drive, request_data, score_p1, submit, unchecked
-from workflow import queries, redaction, service, timers
+from tests.factories import (
+    add_people,
+    case_in,
+    drive,
+    morile_inputs,
+    request_data,
+    score_p1,
+    submit,
+    unchecked,
+)
+from workflow import accounts, queries, redaction, service, timers
 from workflow.errors import InvalidInput
 from workflow.principals import Principal
 from workflow.tables import ASSESSMENT, CASE, ESCALATION, EVENT, RETENTION
@@ -63,6 +72,20 @@ def test_a_transfer_naming_an_unknown_owner_is_refused_naming_them(session: Sess
 
 
 @pytest.mark.usefixtures("north")
+def test_an_owner_who_has_left_cannot_follow_a_transfer_and_the_refusal_says_whom_to_choose(
+    session: Session,
+) -> None:
+    done = case_in(session, "tasked")  # owned by owner.east
+    accounts.update_user(session, username="owner.east", changes={"active": False})
+    with pytest.raises(InvalidInput) as refused:
+        fire(session, done.case_id, "transfer", hub="NORTH", team="No such team", reason="Moved to Enfield.")
+    problems = {p.field: p.message for p in refused.value.problems}
+    assert sorted(problems) == ["owner", "team"]
+    assert problems["owner"].endswith("; choose an owner of NORTH")
+    assert "choose an owner" not in problems["team"]
+
+
+@pytest.mark.usefixtures("north")
 def test_a_transfer_moves_its_own_open_escalations_only(session: Session) -> None:
     at = datetime(2026, 11, 2, 9, tzinfo=UTC)
     ours = service.submit_case(session, request=request_data(), by=unchecked("ds.ne"), now=at).case_id
@@ -86,8 +109,10 @@ def test_a_transfer_moves_its_own_open_escalations_only(session: Session) -> Non
     ]
 
 
-def _closed(session: Session) -> int:
+def _closed(session: Session, *, rescored: bool = False) -> int:
     reviewed = case_in(session, "reviewed")
+    if rescored:  # a second assessment row
+        fire(session, reviewed.case_id, "rescore", assessment=morile_inputs(likelihood=4))
     return service.fire(
         session,
         case_id=reviewed.case_id,
@@ -137,9 +162,11 @@ def test_retaining_records_the_decision_on_the_event_and_under_the_cases_group(s
 def test_a_disposal_records_its_schedule_and_redacts_this_cases_rationales_only(
     engine: Engine, session: Session
 ) -> None:
-    ours, theirs = _closed(session), _closed(session)
-    with engine.begin() as conn:
-        conn.execute(update(ASSESSMENT).values(rationale="Nominal: J. Doe"))
+    ours, theirs = _closed(session, rescored=True), _closed(session)
+    with engine.begin() as conn:  # every first assessment names a person; our re-score has no rationale
+        conn.execute(
+            update(ASSESSMENT).where(ASSESSMENT.c.event_seq == 2).values(rationale="Nominal: J. Doe")
+        )
     done = service.fire(
         session,
         case_id=ours,
@@ -154,7 +181,7 @@ def test_a_disposal_records_its_schedule_and_redacts_this_cases_rationales_only(
         )
         for case_id in (ours, theirs)
     }
-    assert rationale == {ours: {redaction.REDACTED}, theirs: {"Nominal: J. Doe"}}
+    assert rationale == {ours: {redaction.REDACTED, None}, theirs: {"Nominal: J. Doe"}}
     assert redaction.REDACTED == "[redacted]"
     decision = session.execute(select(RETENTION)).mappings().one()
     assert (decision["event_seq"], decision["retention_group"]) == (done.event_seq, "mopi-3-closed-p4")

@@ -91,3 +91,7 @@ def test_who_sees_which_case(
     in_sql = {placed[i] for i in session.execute(select(CASE.c.id).where(access.visible(who))).scalars()}
     assert in_python == expected
     assert in_sql == expected
+
+
+def test_every_trigger_has_someone_who_may_fire_it() -> None:
+    assert access.unassigned_triggers() == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tests.factories import (
+    DEFAULT_DATA,
     case_in,
     morile_inputs,
     p1_escalated,
@@ -222,7 +223,11 @@ def north_east_to_north(tmp_path: Path) -> Any:
     shutil.copytree(ROOT / "rules" / "default", folder)
     routing = folder / "routing.yaml"
     text = routing.read_text()
-    routing.write_text(text.replace("unit: [NA, NW]", "unit: [NA, NW, NE]"))
+    north = "      unit: [NA, NW]\n    then: {hub: NORTH}"
+    assert north in text
+    routing.write_text(
+        text.replace(north, "      unit: [NA, NW, NE]\n    then: {hub: NORTH, team: surveillance}")
+    )
     return load_rulebook(folder, get_settings().matrix_path)
 
 
@@ -242,7 +247,8 @@ def test_a_firing_decides_with_the_rulebook_it_is_given(session: Session, north_
     )
     for case_id in (first, second):
         case = queries.get_case(session, case_id=case_id)
-        assert (case.state, case.hub, case.ruleset_version) == ("assessed", "NORTH", given.ruleset.version)
+        assert (case.state, case.hub, case.team) == ("assessed", "NORTH", "surveillance")
+        assert case.ruleset_version == given.ruleset.version
 
 
 def test_a_replan_replaces_the_clock_timers_and_leaves_the_escalation_ladder_running(
@@ -284,6 +290,8 @@ def test_a_submission_fills_in_the_requesters_unit_and_the_default_marking_and_t
     assert case.capabilities == ["financial_investigation", "surveillance"]
     assert (case.escalation_level, case.state, case.hub) == (0, "submitted", "EAST")
     assert [a for a in announced if a[0] == "transition"] == [("transition", {"trigger": "submit"}, 1.0)]
+    # Story 1: the requester is told it was received.
+    assert queries.history(session, case_id=done.case_id)[0].payload["notify"] == ["requester"]
     # Its target is on file for the subject search from the moment it is submitted.
     found = subjects.find(session.connection(), "Forest Gate")
     assert [hit.case_id for hit in found] == [done.case_id]
@@ -310,14 +318,21 @@ def test_a_submission_fills_in_the_requesters_unit_and_the_default_marking_and_t
             "your clearance (OFFICIAL) does not cover OFFICIAL-SENSITIVE",
             [],
         ),
+        (  # a request that names no marking is OFFICIAL, which this account's clearance does not cover
+            Principal(username="ds.ne", roles=frozenset({"requester"}), unit_code="NE", clearance="UNKNOWN"),
+            {"protective_marking": None},
+            "your clearance (UNKNOWN) does not cover OFFICIAL",
+            [],
+        ),
     ],
-    ids=["another-unit", "no-unit", "marking-above-clearance"],
+    ids=["another-unit", "no-unit", "marking-above-clearance", "no-marking-and-no-clearance"],
 )
 def test_a_submission_refused_says_why_and_who_could(
     session: Session, who: Principal, request_fields: dict[str, str], detail: str, needed: list[str]
 ) -> None:
+    request = {k: v for k, v in request_data(**request_fields).items() if v is not None}
     with pytest.raises(Forbidden) as refused:
-        service.submit_case(session, request=request_data(**request_fields), by=who)
+        service.submit_case(session, request=request, by=who)
     assert (refused.value.detail, refused.value.needed) == (detail, needed)
 
 
@@ -366,3 +381,63 @@ def test_past_its_shapes_the_compare_and_set_writes_every_column(
     assert service._cas(frozenset({"hub"})) == (statement, everything)
     case = queries.get_case(session, case_id=done.case_id)
     assert (case.state, case.owner, case.version) == ("tasked", "owner.east", 4)
+
+
+def test_a_blank_unit_on_a_requesters_request_is_their_own(session: Session) -> None:
+    requester = Principal(
+        username="ds.ne", roles=frozenset({"requester"}), unit_code="NE", clearance="OFFICIAL-SENSITIVE"
+    )
+    done = service.submit_case(session, request=request_data(requesting_unit=""), by=requester)
+    assert queries.get_case(session, case_id=done.case_id).requesting_unit == "NE"
+
+
+def test_a_requester_withdraws_their_own_units_request(session: Session) -> None:
+    done = submit(session)  # North East's
+    requester = Principal(
+        username="ds.ne", roles=frozenset({"requester"}), unit_code="NE", clearance="OFFICIAL-SENSITIVE"
+    )
+    service.fire(
+        session,
+        case_id=done.case_id,
+        trigger="withdraw",
+        by=requester,
+        data={"reason": "Charged by the BCU."},
+    )
+    assert queries.get_case(session, case_id=done.case_id).state == "withdrawn"
+
+
+def _tasked_p4(session: Session, tasked_at: datetime) -> int:
+    """A drugs request scored P4 (the factories' default inputs: reviewed every 90 days), tasked then."""
+    done = service.submit_case(
+        session, request=request_data(themes=["drugs"]), by=unchecked("ds.ne"), now=at(2, 9)
+    )
+    for trigger, when in (("assess", at(3, 9)), ("prioritise", at(3, 12)), ("task", tasked_at)):
+        service.fire(
+            session,
+            case_id=done.case_id,
+            trigger=trigger,
+            by=unchecked("chair"),
+            data=DEFAULT_DATA[trigger],
+            now=when,
+        )
+    return done.case_id
+
+
+def test_continuing_after_a_review_starts_a_new_review_cycle(session: Session) -> None:
+    case_id = _tasked_p4(session, at(4, 10))
+    review = DEFAULT_DATA["review"]
+    service.fire(
+        session, case_id=case_id, trigger="review", by=unchecked("chair"), data=review, now=at(20, 10)
+    )
+    service.fire(session, case_id=case_id, trigger="continue", by=unchecked("chair"), now=at(20, 11))
+    assert aware(queries.get_case(session, case_id=case_id).review_due_at) == at(20, 11) + timedelta(days=90)
+
+
+def test_a_review_at_the_very_moment_it_falls_due_ends_the_missed_review_escalation(session: Session) -> None:
+    case_id = _tasked_p4(session, at(4, 10))
+    due = at(4, 10) + timedelta(days=90)
+    timers.run_due(session, now=due)  # the review is due: the missed-review escalation is raised
+    assert [r[:2] for r in escalation_rows(session, case_id)] == [("review", "open")]
+    review = DEFAULT_DATA["review"]
+    service.fire(session, case_id=case_id, trigger="review", by=unchecked("chair"), data=review, now=due)
+    assert escalation_rows(session, case_id) == [("review", "resolved", "system", due, "ended by review")]
