@@ -103,12 +103,14 @@ def _wait_for_leases_to_lapse(engine: Engine) -> None:
                     text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
                     {"name": APP_NAME},
                 ).scalar_one()
+                # A backend reads the others' status once per transaction and keeps that snapshot until
+                # it ends: without this, a first look that saw the sessions would see them forever.
+                conn.rollback()
                 if not alive:
                     break
                 time.sleep(0.05)  # polling a condition, with a bound
             else:
                 raise AssertionError("the killed worker's database sessions never ended")
-            conn.rollback()
         last = max(
             (
                 u
