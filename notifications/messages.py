@@ -124,6 +124,8 @@ def build_context(
             context["why"] = list(rules)
     elif kind == "case_escalated":
         context.update(_escalation_context(payload=payload, case=case, escalation=escalation, at=at))
+    if payload.get("to_hub"):  # a transfer (workflow.effects.transfer): say where from and where to
+        context["moved"] = {"from_hub": payload.get("from_hub"), "to_hub": payload["to_hub"]}
     return context
 
 

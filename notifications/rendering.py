@@ -31,7 +31,8 @@ Per kind (``event`` is {trigger, actor, reason (optional), at, from_state, to_st
     escalation_acknowledged case.band; event.actor, event.at, event.reason (optional: the supervisor's note)
     case_tasked             case.band, case.hub; event.actor; due_at (first review)
     case_state_changed      event.trigger, event.actor, event.at, event.from_state, event.to_state,
-                            event.reason (optional)
+                            event.reason (optional); moved: {from_hub, to_hub} (optional: a transfer),
+                            with case.owner
 
 Dates (``due_at``, ``event.at``) are timezone-aware ``datetime`` objects or ISO 8601 strings with an
 offset (as they come back from a JSON outbox payload); they are shown in the centre's time zone.

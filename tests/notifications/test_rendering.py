@@ -95,6 +95,21 @@ def test_optional_reason_is_shown_when_given() -> None:
     assert "Note:" not in render_message("escalation_acknowledged", context()).text
 
 
+def test_a_transfer_says_from_which_hub_to_which_and_who_owns_it_now() -> None:
+    moved = context(
+        case={"reference": "SCT-2026-000042", "state": "tasked", "owner": "Owner North"},
+        event={"trigger": "transfer", "from_state": "tasked", "to_state": "tasked"},
+        moved={"from_hub": "EAST", "to_hub": "NORTH"},
+    )
+    message = render_message("case_state_changed", moved)
+    assert message.subject.endswith("Request SCT-2026-000042 moved to hub NORTH")
+    assert "It moved from hub EAST to hub NORTH; its owner is now Owner North." in message.text
+    assert (
+        "<strong>EAST</strong> to hub <strong>NORTH</strong>; its owner is now Owner North." in message.html
+    )
+    assert "moved from hub" not in render_message("case_state_changed", context()).text
+
+
 def test_html_escapes_case_data_and_text_keeps_it_verbatim() -> None:
     title = "<script>alert(1)</script> & co"
     message = render_message("case_escalated", context(case={"title": title}))

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from notifications import dispatch
 from notifications.case_deliveries import deliveries_of
+from notifications.worker import run_once
 from tests.factories import DEFAULT_DATA, add_people, case_in, p1_escalated, unchecked
+from tests.notifications.outbox_support import channels
 from workflow import access, accounts, capacity, hub_resources, queries, reference, service
+from workflow.db import utcnow
 from workflow.errors import GuardFailed, InvalidInput, NotFound
 from workflow.principals import Principal
 from workflow.statuses import TimerStatus
@@ -195,7 +199,7 @@ def test_open_escalations_and_timers_follow_the_case(session: Session) -> None:
 
 
 @pytest.mark.usefixtures("north")
-def test_both_hubs_supervisors_and_the_new_owner_are_told(session: Session) -> None:
+def test_both_hubs_supervisors_and_the_new_owner_are_told(engine: Engine, session: Session) -> None:
     tasked = case_in(session, "tasked")
     transfer(
         session, tasked.case_id, person(session, "chair"), hub="NORTH", owner="owner.north", reason=REASON
@@ -205,3 +209,12 @@ def test_both_hubs_supervisors_and_the_new_owner_are_told(session: Session) -> N
         d.recipient for d in deliveries_of(session, case_id=tasked.case_id) if d.trigger == "transfer"
     )
     assert told == ["owner.north", "sup.east", "sup.north"]
+    # Each is told where it went from and to, and who owns it now (not only that it was "updated").
+    run_once(engine, channels=channels(), now=utcnow())
+    notice = next(
+        d
+        for d in deliveries_of(session, case_id=tasked.case_id)
+        if d.trigger == "transfer" and d.recipient == "sup.east"
+    )
+    assert notice.subject.endswith(f"Request {tasked.reference} moved to hub NORTH")
+    assert "It moved from hub EAST to hub NORTH; its owner is now " in notice.body_text
