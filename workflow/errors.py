@@ -286,6 +286,7 @@ class StrategyInvalid(RulesInvalid):
     kind = "strategy-invalid"
     title = "Strategy file has errors"
     page_title = "The strategy file has errors"
+    counted = "error(s) in the strategy file"
 
 
 class CapacityFileInvalid(DomainError):

@@ -94,6 +94,7 @@ def test_a_strategy_with_errors_is_refused_with_file_line_and_column(engine: Eng
         strategies.publish(s, path=bad, actor="admin")
     assert len(err.value.lines) == 1
     assert err.value.lines[0].startswith(f'{bad}:{line}:22: priorities[4].theme: unknown theme "gang"')
+    assert err.value.detail.startswith("1 error(s) in the strategy file:\n")
     with Session(engine) as s:
         assert strategies.active_strategy(s).version == rules_pkg.load_strategy(SHIPPED).version
 
