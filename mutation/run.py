@@ -187,7 +187,7 @@ def _stage(target: Target, keep: bool) -> Path:
     return stage
 
 
-def _results(stage: Target, folder: Path) -> dict[str, dict[str, int | None]]:
+def _results(folder: Path) -> dict[str, dict[str, int | None]]:
     """module path -> {mutant name: exit code}, read from mutmut's own .meta files."""
     out: dict[str, dict[str, int | None]] = {}
     for meta in sorted((folder / "mutants").rglob("*.py.meta")):
@@ -252,8 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     score_lines: list[str] = []
     survivor_text: list[str] = []
     seen_equivalents: set[str] = set()
-    started = time.monotonic()
-    spent = 0.0
+    spent = 0.0  # the targets' run times: measured now, or (--report) as their last runs recorded
     for target in chosen:
         t0 = time.monotonic()
         stage = WORK / target.name
@@ -281,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         spent += took
         all_killed = all_total = all_excluded = 0
         survivors: list[str] = []
-        for module, codes in _results(target, stage).items():
+        for module, codes in _results(stage).items():
             excluded = [n for n in codes if n in equivalents]
             seen_equivalents.update(excluded)
             counted = {n: c for n, c in codes.items() if n not in equivalents}
@@ -299,8 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     # A listed name whose module was mutated in this run but that no mutant bears any more.
     mutated = {m.removesuffix(".py").replace("/", ".") for t in chosen for m in _expand(t.modules)}
     stale = sorted(n for n in equivalents if n not in seen_equivalents and n.rsplit(".", 1)[0] in mutated)
-    elapsed = spent if args.report else time.monotonic() - started
-    score_lines.append(f"total time: {elapsed / 60:.1f} min ({elapsed:.0f} s) for {len(chosen)} target(s)")
+    score_lines.append(f"total time: {spent / 60:.1f} min ({spent:.0f} s) for {len(chosen)} target(s)")
     (OUT / "scores.txt").write_text("\n".join(score_lines) + "\n")
     (OUT / "survivors.txt").write_text("\n".join(survivor_text) or "no survivors\n")
     print()

@@ -26,7 +26,7 @@ from workflow.priority import Ranker
 from workflow.schemas import TransitionInput
 from workflow.states import ROUTABLE, TERMINAL
 from workflow.statuses import EscalationStatus
-from workflow.tables import ASSESSMENT, DECISION, ESCALATION, HUB, UNIT, USER
+from workflow.tables import ASSESSMENT, DECISION, ESCALATION, HUB, USER
 
 # Run on the driver's cursor, like the service's own write path (workflow.prepared).
 _INSERT_DECISION = Prepared(insert(DECISION))
@@ -37,9 +37,6 @@ _INSERT_ASSESSMENT = Prepared(
         .where(ASSESSMENT.c.case_id == bindparam("p_case"))
         .scalar_subquery()
     )
-)
-_ACTIVE_UNIT = Prepared(
-    select(UNIT.c.code).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True))
 )
 # Whether the tasking decision's hub and owner exist and are active, in one statement.
 _ACTIVE_HUB_AND_USER = select(
@@ -82,11 +79,6 @@ def case_facts(case: Mapping[str, Any]) -> dict[str, Any]:
         "tags": list(case["tags"]),
         "stage": case["state"],
     }
-
-
-def unit_is_active(session: Session, code: str) -> bool:
-    """Whether `code` is a unit that may request (one that exists and is active)."""
-    return _ACTIVE_UNIT.scalar(session, {"p_code": code}) is not None
 
 
 def decision_writer(case_id: int, event_seq: int, decided: rb.Decided, at: datetime) -> AfterEvent:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -18,9 +18,16 @@ from workflow import hub_resources
 from workflow import rulebook as rb
 from workflow.errors import AlreadyExists, NotFound
 from workflow.models import Hub, Unit
+from workflow.prepared import Prepared
 from workflow.schemas import Code, OneLine, parse
+from workflow.tables import UNIT
 
 Name = Annotated[OneLine, Field(min_length=1, max_length=120)]
+
+# On every submission's path: compiled once (workflow.prepared).
+_ACTIVE_UNIT = Prepared(
+    select(UNIT.c.code).where(UNIT.c.code == bindparam("p_code"), UNIT.c.active.is_(True))
+)
 
 
 def sync_reference(session: Session, *, rules: rb.Rulebook | None = None) -> int:
@@ -58,6 +65,11 @@ class HubInput(BaseModel):
     name: Name
     capacity: Annotated[StrictInt, Field(ge=0, le=100_000)] = 0
     active: StrictBool = True
+
+
+def unit_is_active(session: Session, code: str) -> bool:
+    """Whether `code` is a unit that may request (one that exists and is active)."""
+    return _ACTIVE_UNIT.scalar(session, {"p_code": code}) is not None
 
 
 def list_units(session: Session) -> Sequence[Unit]:

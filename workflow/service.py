@@ -57,6 +57,7 @@ from workflow.lifecycle import (
 )
 from workflow.prepared import Prepared
 from workflow.principals import Principal
+from workflow.reference import unit_is_active
 from workflow.schemas import CaseRequest, TransitionInput, parse
 from workflow.statuses import EscalationStatus, TimerStatus
 from workflow.tables import CASE, ESCALATION, EVENT, TIMER
@@ -317,7 +318,7 @@ def submit_case(
     problems = rules.vocabulary_problems(
         target_type=req.target_type, themes=req.themes, capabilities=req.capabilities
     )
-    if not effects.unit_is_active(session, req.requesting_unit):
+    if not unit_is_active(session, req.requesting_unit):
         problems.insert(
             0, FieldProblem("requesting_unit", f"unknown or inactive unit {req.requesting_unit!r}")
         )
